@@ -1,0 +1,194 @@
+package mech
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/saslkit/saslkit/creds"
+)
+
+// XOAuth2 is Google's XOAUTH2 mechanism, client and server. The client
+// sends "user=" user ^A "auth=Bearer " token ^A ^A. The zero value is ready
+// to use.
+//
+// With a nil Validator the server returns credentials whose Verify reports
+// an [*creds.ExternalError] carrying the token, as pysasl does. With a
+// Validator it checks the token during the exchange: a valid token gives
+// verified credentials ([creds.Server.Verified]); a refused one is answered
+// with the JSON error challenge {"status":"401","schemes":"bearer",...}, the
+// server expects the client's empty reply, and the exchange fails with the
+// [*TokenError].
+type XOAuth2 struct {
+	// Validator, if not nil, checks tokens during the exchange.
+	Validator TokenValidator
+	// Scope is sent in the JSON error when the validator gives none.
+	Scope string
+}
+
+// Name returns "XOAUTH2".
+func (XOAuth2) Name() string { return "XOAUTH2" }
+
+// Properties: client-first, uses a bearer token.
+func (XOAuth2) Properties() Properties { return Properties{Uses: UsesToken} }
+
+// ServerAttempt implements [Server].
+func (m XOAuth2) ServerAttempt(ctx context.Context, in *ServerInput) (ServerResult, error) {
+	switch len(in.Pairs) {
+	case 0:
+		return ServerResult{Challenge: []byte{}}, nil
+	case 1:
+	default:
+		// The client's reply to the JSON error.
+		p := in.Pairs[1]
+		te, _ := p.State.(*TokenError)
+		if te == nil {
+			return ServerResult{}, invalid("XOAUTH2", "unexpected response")
+		}
+		if len(in.Pairs[len(in.Pairs)-1].Response) != 0 {
+			return ServerResult{}, invalid("XOAUTH2", "non-empty reply to error")
+		}
+		return ServerResult{}, te
+	}
+	user, token, err := parseXOAuth2(in.Pairs[0].Response)
+	if err != nil {
+		return ServerResult{}, err
+	}
+	if m.Validator == nil {
+		return ServerResult{Creds: creds.NewTokenServer("XOAUTH2", user, "", token)}, nil
+	}
+	r := &TokenRequest{Mechanism: "XOAUTH2", User: user, Token: token}
+	refused, err := validateToken(ctx, m.Validator, r, TokenError{Status: "401", Schemes: "bearer", Scope: m.Scope})
+	switch {
+	case err != nil:
+		return ServerResult{}, err
+	case refused != nil:
+		if refused.Schemes == "" {
+			refused.Schemes = "bearer"
+		}
+		if refused.Scope == "" {
+			refused.Scope = m.Scope
+		}
+		return ServerResult{Challenge: refused.marshal(), State: refused}, nil
+	}
+	return ServerResult{Creds: creds.NewVerifiedServer("XOAUTH2", user, "")}, nil
+}
+
+func parseXOAuth2(msg []byte) (user, token string, err error) {
+	if len(msg) > MaxField+MaxToken+32 {
+		return "", "", invalid("XOAUTH2", "message too long")
+	}
+	s := string(msg)
+	body, ok := strings.CutSuffix(s, "\x01\x01")
+	if !ok {
+		return "", "", invalid("XOAUTH2", "missing terminator")
+	}
+	var auth string
+	var haveUser, haveAuth bool
+	for body != "" {
+		var field string
+		field, body, _ = strings.Cut(body, "\x01")
+		k, v, ok := strings.Cut(field, "=")
+		if !ok || !isKey(k) {
+			return "", "", invalid("XOAUTH2", "malformed field")
+		}
+		switch k {
+		case "user":
+			if haveUser {
+				return "", "", invalid("XOAUTH2", "duplicate user")
+			}
+			user, haveUser = v, true
+		case "auth":
+			if haveAuth {
+				return "", "", invalid("XOAUTH2", "duplicate auth")
+			}
+			auth, haveAuth = v, true
+		}
+	}
+	switch {
+	case !haveUser || user == "":
+		return "", "", invalid("XOAUTH2", "missing user")
+	case len(user) > MaxField:
+		return "", "", invalid("XOAUTH2", "user too long")
+	case !utf8.ValidString(user) || strings.IndexByte(user, 0) >= 0:
+		return "", "", invalid("XOAUTH2", "invalid user")
+	case !haveAuth:
+		return "", "", invalid("XOAUTH2", "missing auth")
+	}
+	token, err = parseBearer("XOAUTH2", auth)
+	return user, token, err
+}
+
+// parseBearer parses "Bearer" SP token, the scheme case-insensitive
+// (RFC 7235 section 2.1), the token printable ASCII.
+func parseBearer(mech, auth string) (string, error) {
+	const scheme = "bearer "
+	if len(auth) < len(scheme) || !strings.EqualFold(auth[:len(scheme)], scheme) {
+		return "", invalid(mech, "auth is not a bearer token")
+	}
+	token := auth[len(scheme):]
+	if token == "" || len(token) > MaxToken {
+		return "", invalid(mech, "bad token length")
+	}
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; c < 0x21 || c > 0x7e {
+			return "", invalid(mech, "token is not printable ASCII")
+		}
+	}
+	return token, nil
+}
+
+// isKey reports whether k is 1*ALPHA (RFC 7628 section 3.1).
+func isKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// ClientAttempt implements [Client]. To a JSON error challenge it answers
+// with the empty response and reports the server's [*TokenError] in
+// [ClientResult.Failure].
+func (XOAuth2) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult, error) {
+	switch len(in.Pairs) {
+	case 0:
+		c := in.Creds
+		if err := checkClientField("XOAUTH2", c.Authcid, false); err != nil {
+			return ClientResult{}, err
+		}
+		if strings.IndexByte(c.Authcid, 1) >= 0 {
+			return ClientResult{}, &Error{Mechanism: "XOAUTH2", Reason: "control character in user", Err: ErrInvalidCredentials}
+		}
+		if _, err := parseBearer("XOAUTH2", "Bearer "+c.Token); err != nil {
+			return ClientResult{}, &Error{Mechanism: "XOAUTH2", Reason: "unusable token", Err: ErrInvalidCredentials}
+		}
+		msg := make([]byte, 0, len(c.Authcid)+len(c.Token)+21)
+		msg = append(msg, "user="...)
+		msg = append(msg, c.Authcid...)
+		msg = append(msg, "\x01auth=Bearer "...)
+		msg = append(msg, c.Token...)
+		msg = append(msg, "\x01\x01"...)
+		return ClientResult{Response: msg}, nil
+	case 1:
+		res := ClientResult{Response: []byte{}}
+		te, err := parseTokenError("XOAUTH2", in.Challenge)
+		if err != nil {
+			res.Failure = err
+		} else {
+			res.Failure = te
+		}
+		return res, nil
+	}
+	return ClientResult{}, unexpected("XOAUTH2")
+}
+
+// ClientFinal implements [Client]: XOAUTH2 expects no additional data.
+func (XOAuth2) ClientFinal(_ context.Context, _ *ClientInput, final []byte, hasFinal bool) error {
+	return noFinal("XOAUTH2", final, hasFinal)
+}

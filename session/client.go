@@ -1,0 +1,146 @@
+package session
+
+import (
+	"context"
+	"errors"
+
+	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/mech"
+)
+
+// Client runs the client side of one exchange. Create one per exchange with
+// [NewClient]; it is not safe for concurrent use.
+type Client struct {
+	m       mech.Client
+	cfg     *Config
+	creds   creds.Client
+	ch      mech.Channel
+	in      mech.ClientInput
+	buf     [inline]mech.Pair
+	state   state
+	steps   int
+	failure error
+}
+
+// NewClient returns a session running mechanism m with credentials c over
+// channel ch. A nil cfg means the zero Config.
+func NewClient(m mech.Client, c creds.Client, ch mech.Channel, cfg *Config) *Client {
+	s := &Client{m: m, cfg: cfg, creds: c, ch: ch}
+	s.in.Pairs = s.buf[:0]
+	s.in.Creds = &s.creds
+	s.in.Channel = &s.ch
+	return s
+}
+
+// Mechanism returns the session's mechanism name.
+func (c *Client) Mechanism() string { return c.m.Name() }
+
+// Start returns the initial response, for protocols that can send one with
+// the authentication command, and true. For server-first mechanisms it
+// returns nil and false: send the command alone and wait for the first
+// challenge. An empty initial response with true is still an initial
+// response (IMAP and SMTP send it as "=").
+//
+// Start is optional: a caller that cannot send an initial response skips it
+// and answers the server's first challenge, usually empty, with Next.
+func (c *Client) Start(ctx context.Context) (ir []byte, ok bool, err error) {
+	if c.state != stateNew {
+		return nil, false, c.misuse()
+	}
+	c.in.Initial = true
+	res, err := c.attempt(ctx, nil)
+	c.in.Initial = false
+	if errors.Is(err, mech.ErrNoInitialResponse) {
+		c.steps--
+		return nil, false, nil
+	}
+	if err != nil {
+		c.state = stateDone
+		return nil, false, err
+	}
+	c.in.Pairs = append(c.in.Pairs, mech.Pair{Response: res, Initial: true})
+	c.state = stateWaiting
+	return res, true, nil
+}
+
+// Next returns the response to the server's challenge.
+func (c *Client) Next(ctx context.Context, challenge []byte) ([]byte, error) {
+	if c.state != stateNew && c.state != stateWaiting {
+		return nil, c.misuse()
+	}
+	if max := c.cfg.maxMessage(); len(challenge) > max {
+		c.state = stateDone
+		return nil, &LimitError{Err: ErrTooLarge, Limit: max}
+	}
+	res, err := c.attempt(ctx, challenge)
+	if err != nil {
+		c.state = stateDone
+		return nil, err
+	}
+	c.in.Pairs = append(c.in.Pairs, mech.Pair{Challenge: append([]byte(nil), challenge...), Response: res})
+	c.state = stateWaiting
+	return res, nil
+}
+
+func (c *Client) attempt(ctx context.Context, challenge []byte) ([]byte, error) {
+	if max := c.cfg.maxSteps(); c.steps >= max {
+		return nil, &LimitError{Err: ErrTooManySteps, Limit: max}
+	}
+	c.steps++
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.in.Challenge = challenge
+	res, err := c.m.ClientAttempt(ctx, &c.in)
+	c.in.Challenge = nil
+	if err != nil {
+		return nil, err
+	}
+	if res.Failure != nil {
+		c.failure = res.Failure
+	}
+	if res.Response == nil {
+		res.Response = []byte{}
+	}
+	return res.Response, nil
+}
+
+// Success tells the session that the server reported success with no
+// additional data. It returns nil if the mechanism accepts that outcome; a
+// mechanism with mutual authentication returns an error wrapping
+// [mech.ErrAuthFailed] if the server has not proven itself.
+func (c *Client) Success(ctx context.Context) error {
+	return c.final(ctx, nil, false)
+}
+
+// SuccessData tells the session that the server reported success with
+// additional data (which may be empty), for the mechanism to check.
+func (c *Client) SuccessData(ctx context.Context, data []byte) error {
+	return c.final(ctx, data, true)
+}
+
+func (c *Client) final(ctx context.Context, data []byte, has bool) error {
+	if c.state != stateWaiting {
+		return c.misuse()
+	}
+	c.state = stateDone
+	if max := c.cfg.maxMessage(); len(data) > max {
+		return &LimitError{Err: ErrTooLarge, Limit: max}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.m.ClientFinal(ctx, &c.in, data, has)
+}
+
+// Failure returns the failure the server reported during the exchange, such
+// as an [*mech.TokenError] from an OAUTHBEARER or XOAUTH2 JSON error, or nil
+// if it reported none. Call it once the server has failed the exchange.
+func (c *Client) Failure() error { return c.failure }
+
+func (c *Client) misuse() error {
+	if c.state == stateDone {
+		return ErrFinished
+	}
+	return ErrStarted
+}

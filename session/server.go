@@ -1,0 +1,161 @@
+package session
+
+import (
+	"context"
+	"errors"
+
+	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/mech"
+)
+
+// Step is what a server session returns for each message.
+type Step struct {
+	// Challenge is the next challenge to send, when Done is false. It may
+	// be empty; protocol code must still send it. The caller must not
+	// modify it.
+	Challenge []byte
+	// Done reports that the exchange completed successfully.
+	Done bool
+	// Creds are the client's credentials when Done is set. Verify them
+	// against the user's identity unless Creds.Verified() is true.
+	Creds *creds.Server
+	// Final is additional data to send with the success reply, when
+	// HasFinal is set. HasFinal with an empty Final is empty additional
+	// data, which differs from none. Never set when the session's
+	// Config.FinalAsChallenge is on: the data then went as a challenge.
+	Final    []byte
+	HasFinal bool
+}
+
+// Server runs the server side of one exchange. Create one per exchange
+// with [NewServer]; it is not safe for concurrent use.
+type Server struct {
+	m     mech.Server
+	cfg   *Config
+	ch    mech.Channel
+	in    mech.ServerInput
+	buf   [inline]mech.Pair
+	state state
+	steps int
+	done  Step  // the outcome, held while final data is out
+	fail  error // the failure, held while failure data is out
+}
+
+// NewServer returns a session running mechanism m over channel ch. A nil
+// cfg means the zero Config.
+func NewServer(m mech.Server, ch mech.Channel, cfg *Config) *Server {
+	s := &Server{m: m, cfg: cfg, ch: ch}
+	s.in.Pairs = s.buf[:0]
+	s.in.Channel = &s.ch
+	return s
+}
+
+// Mechanism returns the session's mechanism name.
+func (s *Server) Mechanism() string { return s.m.Name() }
+
+// Start begins an exchange in which the client sent no initial response.
+// The returned step holds the first challenge: empty for client-first
+// mechanisms, the mechanism's own for server-first ones.
+func (s *Server) Start(ctx context.Context) (Step, error) {
+	if s.state != stateNew {
+		return Step{}, s.misuse()
+	}
+	return s.attempt(ctx)
+}
+
+// StartInitial begins an exchange with the client's initial response ir.
+// An empty (or nil) ir is an empty initial response, which differs from
+// none: call [Server.Start] when the client sent no initial response.
+func (s *Server) StartInitial(ctx context.Context, ir []byte) (Step, error) {
+	if s.state != stateNew {
+		return Step{}, s.misuse()
+	}
+	if err := s.checkSize(ir); err != nil {
+		return Step{}, err
+	}
+	s.in.Pairs = append(s.in.Pairs, mech.Pair{Response: ir, Initial: true})
+	return s.attempt(ctx)
+}
+
+// Next gives the session the client's response to the last challenge.
+func (s *Server) Next(ctx context.Context, response []byte) (Step, error) {
+	switch s.state {
+	case stateWaiting:
+	case stateFinal:
+		s.state = stateDone
+		if len(response) != 0 {
+			return Step{}, ErrUnexpectedReply
+		}
+		return s.done, nil
+	case stateFailing:
+		s.state = stateDone
+		return Step{}, s.fail
+	default:
+		return Step{}, s.misuse()
+	}
+	if err := s.checkSize(response); err != nil {
+		return Step{}, err
+	}
+	s.in.Pairs[len(s.in.Pairs)-1].Response = response
+	return s.attempt(ctx)
+}
+
+func (s *Server) misuse() error {
+	if s.state == stateNew {
+		return ErrNotStarted
+	}
+	if s.state == stateDone {
+		return ErrFinished
+	}
+	return ErrStarted
+}
+
+func (s *Server) checkSize(msg []byte) error {
+	if max := s.cfg.maxMessage(); len(msg) > max {
+		s.state = stateDone
+		return &LimitError{Err: ErrTooLarge, Limit: max}
+	}
+	return nil
+}
+
+func (s *Server) attempt(ctx context.Context) (Step, error) {
+	if max := s.cfg.maxSteps(); s.steps >= max {
+		s.state = stateDone
+		return Step{}, &LimitError{Err: ErrTooManySteps, Limit: max}
+	}
+	s.steps++
+	if err := ctx.Err(); err != nil {
+		s.state = stateDone
+		return Step{}, err
+	}
+	res, err := s.m.ServerAttempt(ctx, &s.in)
+	if err != nil {
+		var fe *mech.FailureError
+		if s.cfg.finalAsChallenge() && errors.As(err, &fe) {
+			s.state = stateFailing
+			s.fail = fe.Err
+			return Step{Challenge: fe.Data}, nil
+		}
+		s.state = stateDone
+		return Step{}, err
+	}
+	if res.Creds != nil {
+		step := Step{Done: true, Creds: res.Creds, Final: res.Final, HasFinal: res.HasFinal}
+		if res.HasFinal && s.cfg.finalAsChallenge() {
+			s.state = stateFinal
+			s.done = Step{Done: true, Creds: res.Creds}
+			return Step{Challenge: res.Final}, nil
+		}
+		s.state = stateDone
+		return step, nil
+	}
+	// The exchange goes on: keep a copy of the response the caller lent us,
+	// and record the challenge.
+	if n := len(s.in.Pairs); n > 0 {
+		p := &s.in.Pairs[n-1]
+		p.Response = append([]byte(nil), p.Response...)
+	}
+	s.in.Pairs = append(s.in.Pairs, mech.Pair{Challenge: res.Challenge, State: res.State})
+	s.state = stateWaiting
+	return Step{Challenge: res.Challenge}, nil
+}

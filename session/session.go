@@ -1,0 +1,143 @@
+// Package session runs one SASL (RFC 4422) exchange: a [Server] or a
+// [Client] wraps a mechanism from package
+// [github.com/saslkit/saslkit/mech], keeps the transcript of the exchange,
+// and is driven one message at a time.
+//
+// # Server
+//
+// Start an exchange with [Server.Start] when the client sent no initial
+// response, or [Server.StartInitial] when it did; an empty initial response
+// is still an initial response. Then call [Server.Next] with each response
+// until the returned [Step] is Done:
+//
+//	step, err := sess.Start(ctx) // or sess.StartInitial(ctx, ir)
+//	for err == nil && !step.Done {
+//		resp := sendAndRead(step.Challenge)
+//		step, err = sess.Next(ctx, resp)
+//	}
+//
+// A done step carries the credentials, to verify against an identity, and
+// any additional data to send with success. A failure is an error: match it
+// with errors.Is against the sentinels of this package and of package mech.
+// A failure whose data must reach the client (SCRAM's "e=", the OAUTHBEARER
+// JSON error) is an [*mech.FailureError].
+//
+// # Client
+//
+// A [Client] answers challenges with [Client.Next]; [Client.Start] gives the
+// initial response for protocols that can send one. When the server reports
+// success, [Client.Success] or [Client.SuccessData] lets the mechanism check
+// the server's proof (SCRAM's "v=").
+//
+// # Limits
+//
+// Every session bounds the number of steps and the size of each message
+// ([Config]); input past a limit is refused before any mechanism sees it.
+//
+// # Concurrency
+//
+// A session is single-use and not safe for concurrent use. Once it has
+// completed or failed, every further call returns an error wrapping
+// [ErrFinished]; none panics.
+//
+// # Protocol framing
+//
+// Mechanisms deal in raw bytes. [Decode] and [Encode] handle base64;
+// protocol rules such as IMAP's and SMTP's "=" for an empty initial
+// response and "*" to cancel stay in protocol code.
+package session
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Default limits, used when a [Config] field is zero.
+const (
+	// DefaultMaxSteps is the default number of mechanism steps a session
+	// runs. SCRAM needs three, LOGIN three, an OAUTHBEARER error flow two.
+	DefaultMaxSteps = 8
+	// DefaultMaxMessage is the default size limit, in octets, of one
+	// decoded message: room for an 8 KiB bearer token and its framing.
+	DefaultMaxMessage = 16 << 10
+)
+
+// Config holds a session's settings. A nil *Config means the zero Config.
+// A Config may be shared by any number of sessions and must not be modified
+// after it is first used.
+type Config struct {
+	// MaxSteps is the most times the session calls its mechanism. Zero
+	// means DefaultMaxSteps.
+	MaxSteps int
+	// MaxMessage is the size limit, in octets, of each message a session
+	// accepts from its peer. Zero means DefaultMaxMessage.
+	MaxMessage int
+	// FinalAsChallenge makes a server session send additional data as a
+	// last challenge instead of with the outcome, and expect an empty reply
+	// before it reports the outcome. Protocols whose success reply cannot
+	// carry data (IMAP, SMTP, POP3) need it for SCRAM's "v=". It applies to
+	// failure data ([mech.FailureError]) too: the data goes as a challenge,
+	// and after the reply the session returns the failure's inner error.
+	FinalAsChallenge bool
+}
+
+func (c *Config) maxSteps() int {
+	if c == nil || c.MaxSteps <= 0 {
+		return DefaultMaxSteps
+	}
+	return c.MaxSteps
+}
+
+func (c *Config) maxMessage() int {
+	if c == nil || c.MaxMessage <= 0 {
+		return DefaultMaxMessage
+	}
+	return c.MaxMessage
+}
+
+func (c *Config) finalAsChallenge() bool { return c != nil && c.FinalAsChallenge }
+
+// Errors returned by sessions. Match them with errors.Is.
+var (
+	// ErrFinished means the session has already completed or failed.
+	ErrFinished = errors.New("saslkit/session: exchange is over")
+	// ErrNotStarted means Next was called before Start.
+	ErrNotStarted = errors.New("saslkit/session: exchange not started")
+	// ErrStarted means Start was called twice.
+	ErrStarted = errors.New("saslkit/session: exchange already started")
+	// ErrTooManySteps means the peer kept the exchange going past
+	// [Config.MaxSteps].
+	ErrTooManySteps = errors.New("saslkit/session: too many steps")
+	// ErrTooLarge means a message exceeded [Config.MaxMessage].
+	ErrTooLarge = errors.New("saslkit/session: message too large")
+	// ErrUnexpectedReply means the reply to a final-data challenge was not
+	// empty (see [Config.FinalAsChallenge]).
+	ErrUnexpectedReply = errors.New("saslkit/session: non-empty reply to final data")
+)
+
+// LimitError reports a limit the peer exceeded. It wraps [ErrTooManySteps]
+// or [ErrTooLarge].
+type LimitError struct {
+	// Err is ErrTooManySteps or ErrTooLarge.
+	Err error
+	// Limit is the limit in force.
+	Limit int
+}
+
+func (e *LimitError) Error() string { return fmt.Sprintf("%v (limit %d)", e.Err, e.Limit) }
+
+// Unwrap returns e.Err.
+func (e *LimitError) Unwrap() error { return e.Err }
+
+type state uint8
+
+const (
+	stateNew     state = iota
+	stateWaiting       // a challenge is out; waiting for the response
+	stateFinal         // final data is out as a challenge; waiting for the empty reply
+	stateFailing       // failure data is out as a challenge; waiting for any reply
+	stateDone          // completed or failed
+)
+
+// inline is how many transcript pairs a session stores without allocating.
+const inline = 3
