@@ -16,9 +16,12 @@ type Step struct {
 	Challenge []byte
 	// Done reports that the exchange completed successfully.
 	Done bool
-	// Creds are the client's credentials when Done is set. Verify them
-	// against the user's identity unless Creds.Verified() is true.
+	// Creds are the client's credentials when Done is set.
 	Creds *creds.Server
+	// Verified reports that Creds have been verified, by the mechanism
+	// itself (SCRAM, a token validator) or against Config.Identities. When
+	// it is false the caller must verify Creds against the user's identity.
+	Verified bool
 	// Final is additional data to send with the success reply, when
 	// HasFinal is set. HasFinal with an empty Final is empty additional
 	// data, which differs from none. Never set when the session's
@@ -140,10 +143,15 @@ func (s *Server) attempt(ctx context.Context) (Step, error) {
 		return Step{}, err
 	}
 	if res.Creds != nil {
-		step := Step{Done: true, Creds: res.Creds, Final: res.Final, HasFinal: res.HasFinal}
+		verified, err := s.complete(ctx, res.Creds)
+		if err != nil {
+			s.state = stateDone
+			return Step{}, err
+		}
+		step := Step{Done: true, Creds: res.Creds, Verified: verified, Final: res.Final, HasFinal: res.HasFinal}
 		if res.HasFinal && s.cfg.finalAsChallenge() {
 			s.state = stateFinal
-			s.done = Step{Done: true, Creds: res.Creds}
+			s.done = Step{Done: true, Creds: res.Creds, Verified: verified}
 			return Step{Challenge: res.Final}, nil
 		}
 		s.state = stateDone
@@ -158,4 +166,24 @@ func (s *Server) attempt(ctx context.Context) (Step, error) {
 	s.in.Pairs = append(s.in.Pairs, mech.Pair{Challenge: res.Challenge, State: res.State})
 	s.state = stateWaiting
 	return Step{Challenge: res.Challenge}, nil
+}
+
+// complete verifies c against the identity store, if there is one and the
+// mechanism has not verified c, and then applies the authorization policy.
+func (s *Server) complete(ctx context.Context, c *creds.Server) (verified bool, err error) {
+	verified = c.Verified()
+	if store := s.cfg.identities(); !verified && store != nil {
+		id, err := store.Identity(ctx, c.Authcid())
+		if err != nil {
+			return false, err
+		}
+		if err := c.Verify(id); err != nil {
+			return false, err
+		}
+		verified = true
+	}
+	if err := creds.Authorize(ctx, s.cfg.authorizer(), c); err != nil {
+		return false, err
+	}
+	return verified, nil
 }

@@ -50,6 +50,8 @@ package session
 import (
 	"errors"
 	"fmt"
+
+	"github.com/saslkit/saslkit/creds"
 )
 
 // Default limits, used when a [Config] field is zero.
@@ -79,6 +81,19 @@ type Config struct {
 	// failure data ([mech.FailureError]) too: the data goes as a challenge,
 	// and after the reply the session returns the failure's inner error.
 	FinalAsChallenge bool
+	// Identities, if not nil, is where a server session looks up the
+	// identity to verify credentials against when the mechanism did not
+	// verify them itself. The step is then Done only for verified
+	// credentials; a wrong password or an unknown user is an error wrapping
+	// [creds.ErrBadCredentials]. If nil, the caller verifies
+	// [Step.Creds] itself.
+	Identities creds.IdentityStore
+	// Authorizer decides whether the client may act as the authzid it asked
+	// for, once the exchange has completed. A refusal is an error wrapping
+	// [creds.ErrUnauthorized]. If nil, [creds.SelfOnly] is used: a client
+	// may act only as itself. Without Identities, the policy is applied
+	// before the caller verifies the credentials.
+	Authorizer creds.Authorizer
 }
 
 func (c *Config) maxSteps() int {
@@ -96,6 +111,20 @@ func (c *Config) maxMessage() int {
 }
 
 func (c *Config) finalAsChallenge() bool { return c != nil && c.FinalAsChallenge }
+
+func (c *Config) identities() creds.IdentityStore {
+	if c == nil {
+		return nil
+	}
+	return c.Identities
+}
+
+func (c *Config) authorizer() creds.Authorizer {
+	if c == nil {
+		return nil
+	}
+	return c.Authorizer
+}
 
 // Errors returned by sessions. Match them with errors.Is.
 var (
