@@ -139,6 +139,17 @@ func NewVerifiedServer(mech, authcid, authzid string) *Server {
 	return &Server{mech: mech, authcid: authcid, authzid: authzid, kind: kindVerified}
 }
 
+// Password returns the clear password the client sent, and true, for
+// credentials from [NewPasswordServer] (PLAIN, LOGIN); otherwise "" and
+// false. It exists for upgrading stored credentials after a verified login
+// (see package scram's Upgrade); never log it.
+func (s *Server) Password() (string, bool) {
+	if s.kind != kindPassword {
+		return "", false
+	}
+	return s.secret, true
+}
+
 // Verified reports whether the mechanism already verified the credentials
 // during the exchange, so that no identity is needed.
 func (s *Server) Verified() bool { return s.kind == kindVerified }

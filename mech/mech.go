@@ -73,7 +73,8 @@ type Pair struct {
 	// State is whatever the server mechanism returned along with Challenge
 	// in [ServerResult.State]; the session hands it back unchanged. It lets
 	// a mechanism keep what it derived for a challenge (a credential-store
-	// lookup, say) without keeping state of its own. Clients leave it nil.
+	// lookup, say) without keeping state of its own. In a client's
+	// transcript it is what the client returned in [ClientResult.State].
 	State any
 }
 
@@ -184,6 +185,10 @@ type ClientResult struct {
 	// still sends Response, which lets the server end the exchange; the
 	// session keeps Failure for the caller.
 	Failure error
+	// State is kept with Response in the transcript and returned in
+	// [Pair.State] on later attempts, as for servers: a client can keep
+	// what it derived (SCRAM's salted password) without state of its own.
+	State any
 }
 
 // Client is a client mechanism. Implementations must be safe for concurrent

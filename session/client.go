@@ -48,7 +48,7 @@ func (c *Client) Start(ctx context.Context) (ir []byte, ok bool, err error) {
 		return nil, false, c.misuse()
 	}
 	c.in.Initial = true
-	res, err := c.attempt(ctx, nil)
+	res, st, err := c.attempt(ctx, nil)
 	c.in.Initial = false
 	if errors.Is(err, mech.ErrNoInitialResponse) {
 		c.steps--
@@ -58,7 +58,7 @@ func (c *Client) Start(ctx context.Context) (ir []byte, ok bool, err error) {
 		c.state = stateDone
 		return nil, false, err
 	}
-	c.in.Pairs = append(c.in.Pairs, mech.Pair{Response: res, Initial: true})
+	c.in.Pairs = append(c.in.Pairs, mech.Pair{Response: res, Initial: true, State: st})
 	c.state = stateWaiting
 	return res, true, nil
 }
@@ -72,29 +72,29 @@ func (c *Client) Next(ctx context.Context, challenge []byte) ([]byte, error) {
 		c.state = stateDone
 		return nil, &LimitError{Err: ErrTooLarge, Limit: max}
 	}
-	res, err := c.attempt(ctx, challenge)
+	res, st, err := c.attempt(ctx, challenge)
 	if err != nil {
 		c.state = stateDone
 		return nil, err
 	}
-	c.in.Pairs = append(c.in.Pairs, mech.Pair{Challenge: append([]byte(nil), challenge...), Response: res})
+	c.in.Pairs = append(c.in.Pairs, mech.Pair{Challenge: append([]byte(nil), challenge...), Response: res, State: st})
 	c.state = stateWaiting
 	return res, nil
 }
 
-func (c *Client) attempt(ctx context.Context, challenge []byte) ([]byte, error) {
+func (c *Client) attempt(ctx context.Context, challenge []byte) ([]byte, any, error) {
 	if max := c.cfg.maxSteps(); c.steps >= max {
-		return nil, &LimitError{Err: ErrTooManySteps, Limit: max}
+		return nil, nil, &LimitError{Err: ErrTooManySteps, Limit: max}
 	}
 	c.steps++
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.in.Challenge = challenge
 	res, err := c.m.ClientAttempt(ctx, &c.in)
 	c.in.Challenge = nil
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if res.Failure != nil {
 		c.failure = res.Failure
@@ -102,7 +102,7 @@ func (c *Client) attempt(ctx context.Context, challenge []byte) ([]byte, error) 
 	if res.Response == nil {
 		res.Response = []byte{}
 	}
-	return res.Response, nil
+	return res.Response, res.State, nil
 }
 
 // Success tells the session that the server reported success with no
@@ -139,7 +139,11 @@ func (c *Client) final(ctx context.Context, data []byte, has bool) error {
 func (c *Client) Failure() error { return c.failure }
 
 func (c *Client) misuse() error {
-	if c.state == stateDone {
+	switch c.state {
+	case stateNew:
+		// Success or SuccessData before the exchange started.
+		return ErrNotStarted
+	case stateDone:
 		return ErrFinished
 	}
 	return ErrStarted

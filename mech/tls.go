@@ -1,0 +1,93 @@
+package mech
+
+import (
+	"crypto"
+	_ "crypto/sha256" // registers crypto.SHA256
+	_ "crypto/sha512" // registers crypto.SHA384 and SHA512
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+)
+
+// Channel-binding types (RFC 5056) that [TLSChannel] provides.
+const (
+	// TLSExporter is "tls-exporter" (RFC 9266): 32 octets of keying
+	// material exported with the label "EXPORTER-Channel-Binding". The
+	// default on TLS 1.3.
+	TLSExporter = "tls-exporter"
+	// TLSUnique is "tls-unique" (RFC 5929 section 3): the first Finished
+	// message. Defined for TLS 1.2 and earlier only.
+	TLSUnique = "tls-unique"
+	// TLSServerEndPoint is "tls-server-end-point" (RFC 5929 section 4): a
+	// hash of the server's certificate.
+	TLSServerEndPoint = "tls-server-end-point"
+)
+
+// ErrNoCertHash means a certificate's signature algorithm has no hash
+// function (Ed25519), so it has no tls-server-end-point binding.
+var ErrNoCertHash = errors.New("saslkit/mech: certificate signature has no hash for tls-server-end-point")
+
+// TLSChannel returns the [Channel] for a TLS connection: Secure, the
+// channel bindings the connection provides in order of preference, and no
+// external identity (set [Channel.External] from a verified client
+// certificate yourself).
+//
+// On TLS 1.3 the bindings are tls-exporter, then tls-server-end-point; on
+// TLS 1.2 they are tls-unique, then tls-exporter when the connection used the
+// extended master secret, then tls-server-end-point.
+//
+// tls-server-end-point hashes the server's certificate. A client finds it in
+// cs.PeerCertificates; a server must pass its own leaf certificate as
+// serverCert, since a ConnectionState on the server side does not hold it.
+// A nil serverCert on the server side leaves that binding out.
+func TLSChannel(cs *tls.ConnectionState, serverCert *x509.Certificate) Channel {
+	ch := Channel{Secure: true}
+	if cs == nil {
+		return ch
+	}
+	exporter := func() {
+		if ekm, err := cs.ExportKeyingMaterial("EXPORTER-Channel-Binding", nil, 32); err == nil {
+			ch.Bindings = append(ch.Bindings, Binding{Type: TLSExporter, Data: ekm})
+		}
+	}
+	if cs.Version >= tls.VersionTLS13 {
+		exporter()
+	} else {
+		if len(cs.TLSUnique) > 0 {
+			ch.Bindings = append(ch.Bindings, Binding{Type: TLSUnique, Data: cs.TLSUnique})
+		}
+		exporter()
+	}
+	cert := serverCert
+	if cert == nil && len(cs.PeerCertificates) > 0 {
+		cert = cs.PeerCertificates[0]
+	}
+	if cert != nil {
+		if d, err := ServerEndPoint(cert); err == nil {
+			ch.Bindings = append(ch.Bindings, Binding{Type: TLSServerEndPoint, Data: d})
+		}
+	}
+	return ch
+}
+
+// ServerEndPoint returns the tls-server-end-point binding of a server's
+// certificate (RFC 5929 section 4.1): its hash with the hash function of its
+// signature algorithm, or SHA-256 when that is MD5 or SHA-1. It returns
+// [ErrNoCertHash] for signatures without a hash function, such as Ed25519.
+func ServerEndPoint(cert *x509.Certificate) ([]byte, error) {
+	var h crypto.Hash
+	switch cert.SignatureAlgorithm {
+	case x509.MD5WithRSA, x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1,
+		x509.SHA256WithRSA, x509.SHA256WithRSAPSS, x509.ECDSAWithSHA256, x509.DSAWithSHA256:
+		h = crypto.SHA256
+	case x509.SHA384WithRSA, x509.SHA384WithRSAPSS, x509.ECDSAWithSHA384:
+		h = crypto.SHA384
+	case x509.SHA512WithRSA, x509.SHA512WithRSAPSS, x509.ECDSAWithSHA512:
+		h = crypto.SHA512
+	default:
+		return nil, ErrNoCertHash
+	}
+	hh := h.New()
+	hh.Write(cert.Raw)
+	return hh.Sum(nil), nil
+}
