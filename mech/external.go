@@ -1,8 +1,8 @@
 package mech
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"unicode/utf8"
 
 	"github.com/saslkit/saslkit/creds"
