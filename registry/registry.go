@@ -18,6 +18,7 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/session"
 )
 
@@ -58,6 +59,13 @@ type Config struct {
 	// clients pick them there. Off by default: such mechanisms appear only
 	// over TLS.
 	InsecureClearSecret bool
+	// SCRAMStore holds the users' SCRAM keys, for the SCRAM mechanisms
+	// that [Named] creates. If nil, they fail every exchange at the proof.
+	SCRAMStore scram.Store
+	// TokenValidator checks bearer tokens for the XOAUTH2 mechanism that
+	// [Named] creates. If nil, XOAUTH2 credentials come back unverified,
+	// with an [*creds.ExternalError] holding the token.
+	TokenValidator mech.TokenValidator
 }
 
 // Registry holds mechanisms by name, in preference order.
