@@ -131,6 +131,26 @@ func NewTokenServer(mech, authcid, authzid, token string) *Server {
 	return &Server{mech: mech, authcid: authcid, authzid: authzid, kind: kindToken, secret: token}
 }
 
+// NewAnonymousServer returns anonymous credentials (ANONYMOUS, RFC 4505)
+// with the client's trace token, possibly empty. They name no user: Authcid
+// is empty, [Server.Anonymous] reports true, and Verify returns
+// [ErrUnusable], since there is nothing to verify.
+func NewAnonymousServer(mech, trace string) *Server {
+	return &Server{mech: mech, kind: kindAnonymous, secret: trace}
+}
+
+// Anonymous reports whether the credentials are anonymous: they name no
+// user, and the application decides what an anonymous client may do.
+func (s *Server) Anonymous() bool { return s.kind == kindAnonymous }
+
+// Trace returns the trace token of anonymous credentials, or "".
+func (s *Server) Trace() string {
+	if s.kind != kindAnonymous {
+		return ""
+	}
+	return s.secret
+}
+
 // NewVerifiedServer returns credentials that the mechanism already verified
 // during the exchange, against a credential store (SCRAM) or a token
 // validator. Verify returns nil whatever the identity; [Server.Verified]
@@ -187,6 +207,9 @@ func (s *Server) Effective() string {
 
 // String describes the credentials without any secret.
 func (s *Server) String() string {
+	if s.kind == kindAnonymous {
+		return s.mech + " anonymous"
+	}
 	return fmt.Sprintf("%s authcid=%q authzid=%q", s.mech, s.authcid, s.authzid)
 }
 
@@ -210,7 +233,7 @@ func (s *Server) Verify(id Identity) error {
 		return ErrBadCredentials
 	}
 	switch s.kind {
-	case kindToken, kindExternal, kindVerified:
+	case kindToken, kindExternal, kindVerified, kindAnonymous:
 		// The identity plays no part: the token issuer or the transport
 		// decides.
 		return s.check(nil)

@@ -14,9 +14,12 @@ import (
 // client certificate, and reaches the server mechanism as
 // [Channel.External]. The zero value is ready to use.
 //
-// The server's credentials carry [Channel.External] as the authcid and the
-// requested authzid; their Verify returns an [*creds.ExternalError], since
-// the transport, not a password, vouches for the user.
+// When [Channel.External] is set, the transport has vouched for that
+// identity: the server's credentials are verified, with it as the authcid
+// and the requested authzid (empty: none) for the authorization policy to
+// judge. Without it, the credentials carry only the authzid and their Verify
+// returns an [*creds.ExternalError], as in pysasl: the caller must establish
+// the identity itself.
 type External struct{}
 
 // Name returns "EXTERNAL".
@@ -41,11 +44,10 @@ func (External) ServerAttempt(_ context.Context, in *ServerInput) (ServerResult,
 	case !utf8.Valid(resp):
 		return ServerResult{}, invalid("EXTERNAL", "invalid UTF-8")
 	}
-	var ext string
-	if in.Channel != nil {
-		ext = in.Channel.External
+	if in.Channel != nil && in.Channel.External != "" {
+		return ServerResult{Creds: creds.NewVerifiedServer("EXTERNAL", in.Channel.External, string(resp))}, nil
 	}
-	return ServerResult{Creds: creds.NewExternalServer("EXTERNAL", ext, string(resp))}, nil
+	return ServerResult{Creds: creds.NewExternalServer("EXTERNAL", "", string(resp))}, nil
 }
 
 // ClientAttempt implements [Client]: it sends [creds.Client.Authzid],

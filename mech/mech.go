@@ -11,7 +11,9 @@
 //
 // The mechanisms here are PLAIN (RFC 4616), LOGIN
 // (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195), XOAUTH2 (Google's
-// XOAUTH2 protocol) and EXTERNAL (RFC 4422 appendix A).
+// XOAUTH2 protocol), OAUTHBEARER (RFC 7628), ANONYMOUS (RFC 4505) and
+// EXTERNAL (RFC 4422 appendix A). The SCRAM family is in package
+// [github.com/saslkit/saslkit/mech/scram].
 //
 // Mechanisms see raw bytes. Base64 and the framing rules of a protocol
 // ("=" for an empty response, "*" to cancel) belong to protocol code.

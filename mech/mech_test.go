@@ -502,8 +502,18 @@ func TestExternal(t *testing.T) {
 	if got := []string{res.Creds.Authcid(), res.Creds.Authzid()}; !cmp.Equal(got, []string{"CN=user", "testuser"}) {
 		t.Errorf("authcid, authzid = %q", got)
 	}
+	if !res.Creds.Verified() {
+		t.Errorf("credentials vouched for by the transport are not verified")
+	}
+	// Without an external identity the caller must establish it (pysasl's
+	// ExternalVerificationRequired).
+	in.Channel = &mech.Channel{}
+	res, err = mech.External{}.ServerAttempt(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ee *creds.ExternalError
-	if err := res.Creds.Verify(nil); !errors.As(err, &ee) || ee.Token != "" {
+	if err := res.Creds.Verify(nil); !errors.As(err, &ee) || ee.Token != "" || res.Creds.Authzid() != "testuser" {
 		t.Errorf("Verify = %v, want ExternalError without token", err)
 	}
 	in.Pairs[0].Response = []byte{}

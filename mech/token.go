@@ -13,8 +13,9 @@ const MaxToken = 8192
 // TokenValidator checks bearer tokens for XOAUTH2 and OAUTHBEARER, so one
 // validator serves both. It must be safe for concurrent use.
 type TokenValidator interface {
-	// ValidateToken returns nil if r.Token is valid for r.User. To refuse the
-	// token it returns a [*TokenError], whose fields go to the client in the
+	// ValidateToken returns nil if r.Token is valid, after setting
+	// r.Subject to the user the token was issued to when it knows it. To
+	// refuse the token it returns a [*TokenError], whose fields go to the client in the
 	// mechanism's JSON error, or any error wrapping [ErrAuthFailed], which
 	// sends the default error. Any other error aborts the exchange with no
 	// JSON error (a temporary failure, such as an unreachable issuer).
@@ -41,6 +42,11 @@ type TokenRequest struct {
 	// Host and Port are what an OAUTHBEARER client said it connected to;
 	// empty when not sent.
 	Host, Port string
+	// Subject is the validator's answer: the user the token was issued to,
+	// which becomes the credentials' authcid. Left empty, the token is
+	// taken to be User's; an OAUTHBEARER client that names no user then
+	// fails, since nobody is identified.
+	Subject string
 }
 
 // TokenError is a refused bearer token: the fields of the JSON error

@@ -29,6 +29,21 @@ type XOAuth2 struct {
 // Name returns "XOAUTH2".
 func (XOAuth2) Name() string { return "XOAUTH2" }
 
+// tokenCreds returns verified credentials for a validated token: the
+// authcid is whom the validator says the token belongs to, and the authzid
+// is the user the client named when that differs, so that the
+// authorization policy decides.
+func tokenCreds(mech string, r *TokenRequest, authzid string) *creds.Server {
+	authcid := r.Subject
+	if authcid == "" {
+		authcid = r.User
+	}
+	if authzid == "" && r.User != authcid {
+		authzid = r.User
+	}
+	return creds.NewVerifiedServer(mech, authcid, authzid)
+}
+
 // Properties: client-first, uses a bearer token.
 func (XOAuth2) Properties() Properties { return Properties{Uses: UsesToken} }
 
@@ -71,7 +86,7 @@ func (m XOAuth2) ServerAttempt(ctx context.Context, in *ServerInput) (ServerResu
 		}
 		return ServerResult{Challenge: refused.marshal(), State: refused}, nil
 	}
-	return ServerResult{Creds: creds.NewVerifiedServer("XOAUTH2", user, "")}, nil
+	return ServerResult{Creds: tokenCreds("XOAUTH2", r, "")}, nil
 }
 
 func parseXOAuth2(msg []byte) (user, token string, err error) {

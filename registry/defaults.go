@@ -33,6 +33,10 @@ func builtin(name string, cfg *Config) (Mechanism, bool) {
 		return mech.XOAuth2{Validator: cfg.TokenValidator}, true
 	case "EXTERNAL":
 		return mech.External{}, true
+	case "OAUTHBEARER":
+		return mech.OAuthBearer{Validator: cfg.TokenValidator}, true
+	case "ANONYMOUS":
+		return mech.Anonymous{}, true
 	}
 	if h, plus, ok := scram.HashByName(name); ok {
 		return scram.Mechanism{Hash: h, Plus: plus, Store: cfg.SCRAMStore}, true
@@ -48,7 +52,7 @@ func BuiltinNames() []string {
 		"EXTERNAL",
 		"SCRAM-SHA3-512-PLUS", "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS",
 		"SCRAM-SHA3-512", "SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1",
-		"CRAM-MD5", "PLAIN", "LOGIN", "XOAUTH2",
+		"OAUTHBEARER", "XOAUTH2", "CRAM-MD5", "PLAIN", "LOGIN", "ANONYMOUS",
 	}
 }
 
@@ -71,7 +75,7 @@ func Defaults() *Registry {
 
 // Named returns a registry of the built-in mechanisms named, in that order.
 // The mechanisms take their settings from cfg: SCRAM its SCRAMStore, XOAUTH2
-// its TokenValidator. An unknown name is an error wrapping [ErrUnknown] that
+// and OAUTHBEARER its TokenValidator. An unknown name is an error wrapping [ErrUnknown] that
 // names it.
 func Named(cfg *Config, names ...string) (*Registry, error) {
 	mechs := make([]Mechanism, 0, len(names))

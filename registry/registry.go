@@ -62,9 +62,9 @@ type Config struct {
 	// SCRAMStore holds the users' SCRAM keys, for the SCRAM mechanisms
 	// that [Named] creates. If nil, they fail every exchange at the proof.
 	SCRAMStore scram.Store
-	// TokenValidator checks bearer tokens for the XOAUTH2 mechanism that
-	// [Named] creates. If nil, XOAUTH2 credentials come back unverified,
-	// with an [*creds.ExternalError] holding the token.
+	// TokenValidator checks bearer tokens for the XOAUTH2 and OAUTHBEARER
+	// mechanisms that [Named] creates. If nil, their credentials come back
+	// unverified, with an [*creds.ExternalError] holding the token.
 	TokenValidator mech.TokenValidator
 }
 

@@ -171,6 +171,11 @@ func (s *Server) attempt(ctx context.Context) (Step, error) {
 // complete verifies c against the identity store, if there is one and the
 // mechanism has not verified c, and then applies the authorization policy.
 func (s *Server) complete(ctx context.Context, c *creds.Server) (verified bool, err error) {
+	if c.Anonymous() {
+		// Nobody to look up or authorize; the caller decides what an
+		// anonymous client may do.
+		return false, nil
+	}
 	verified = c.Verified()
 	if store := s.cfg.identities(); !verified && store != nil {
 		id, err := store.Identity(ctx, c.Authcid())
