@@ -622,3 +622,32 @@ func TestNonceSource(t *testing.T) {
 		t.Errorf("nonces %q %q", ia, ib)
 	}
 }
+
+func TestIdentity(t *testing.T) {
+	v := loadVectors(t)[1]
+	k := scram.Keys{Salt: unb64(t, v.Salt), Iterations: v.Iterations, StoredKey: unb64(t, v.StoredKey), ServerKey: unb64(t, v.ServerKey)}
+	id := scram.Identity{Name: "user", Hash: scram.SHA256, Keys: k}
+	if err := id.Compare("pencil"); err != nil {
+		t.Errorf("right password: %v", err)
+	}
+	for _, pw := range []string{"", "pencil2", "Pencil"} {
+		if err := id.Compare(pw); !errors.Is(err, creds.ErrBadCredentials) {
+			t.Errorf("%q: %v", pw, err)
+		}
+	}
+	if _, ok := id.Secret(); ok {
+		t.Error("SCRAM identity has a clear secret")
+	}
+	// PLAIN credentials verify against it.
+	res, err := mech.Plain{}.ServerAttempt(ctx, &mech.ServerInput{Pairs: []mech.Pair{{Initial: true, Response: []byte("\x00user\x00pencil")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Creds.Verify(id); err != nil {
+		t.Errorf("PLAIN against SCRAM keys: %v", err)
+	}
+	bad := scram.Identity{Name: "user", Hash: scram.SHA1, Keys: k}
+	if err := bad.Compare("pencil"); !errors.Is(err, creds.ErrBadCredentials) {
+		t.Errorf("keys of the wrong size: %v", err)
+	}
+}
