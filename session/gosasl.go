@@ -1,0 +1,92 @@
+package session
+
+import (
+	"context"
+	"errors"
+
+	"github.com/saslkit/saslkit/mech"
+)
+
+// GoSASL adapts a [Server] to the method set of emersion/go-sasl's
+// sasl.Server, which go-smtp and go-imap v2 take from their auth hooks:
+//
+//	Next(response []byte) (challenge []byte, done bool, err error)
+//
+// It does so without importing go-sasl. Their conventions differ from this
+// package's, and GoSASL bridges them:
+//
+//   - The first Next gets the initial response: nil means none, a non-nil
+//     empty slice an empty one (go-smtp decodes "=" to []byte{}).
+//   - Those callers drop a challenge returned together with done, so
+//     additional data with success is sent as a last challenge, and done is
+//     reported after the client's (empty) reply, whatever the session's
+//     Config.FinalAsChallenge. Failure data ([mech.FailureError]) is sent the
+//     same way before the error.
+//   - Challenges are returned as they are, an empty one as an empty
+//     slice; base64 and the protocol's spelling of an empty challenge are
+//     the caller's (go-imap v2 writes it as "=").
+//
+// A GoSASL is not safe for concurrent use.
+type GoSASL struct {
+	// ctx is held for the exchange because go-sasl's interface carries
+	// none; it is the context of the connection that owns the session.
+	ctx     context.Context
+	s       *Server
+	started bool
+	step    Step  // the outcome, once done
+	pending *Step // success held back while its final data is out
+	fail    error // failure held back while its data is out
+}
+
+// GoSASL returns an adapter that runs s with ctx, the context of the
+// connection, for every step.
+func (s *Server) GoSASL(ctx context.Context) *GoSASL { return &GoSASL{ctx: ctx, s: s} }
+
+// Next implements go-sasl's sasl.Server.
+func (g *GoSASL) Next(response []byte) (challenge []byte, done bool, err error) {
+	if g.fail != nil {
+		err, g.fail = g.fail, nil
+		return nil, false, err
+	}
+	if g.pending != nil {
+		g.step, g.pending = *g.pending, nil
+		if len(response) != 0 {
+			return nil, false, ErrUnexpectedReply
+		}
+		return nil, true, nil
+	}
+	var step Step
+	switch {
+	case g.started:
+		step, err = g.s.Next(g.ctx, response)
+	case response == nil:
+		g.started = true
+		step, err = g.s.Start(g.ctx)
+	default:
+		g.started = true
+		step, err = g.s.StartInitial(g.ctx, response)
+	}
+	if err != nil {
+		var fe *mech.FailureError
+		if errors.As(err, &fe) {
+			g.fail = fe.Err
+			return fe.Data, false, nil
+		}
+		return nil, false, err
+	}
+	if !step.Done {
+		return step.Challenge, false, nil
+	}
+	if step.HasFinal {
+		final := step.Final
+		step.Final, step.HasFinal = nil, false
+		g.pending = &step
+		return final, false, nil
+	}
+	g.step = step
+	return nil, true, nil
+}
+
+// Step returns the done step, with the credentials, once Next has reported
+// done; the zero Step before.
+func (g *GoSASL) Step() Step { return g.step }
