@@ -107,13 +107,15 @@ func NewHashedIdentity(name, password string, h hash.Hasher, noprep bool) (Hashe
 // Authcid returns h.Name.
 func (h HashedIdentity) Authcid() string { return h.Name }
 
-// Compare prepares secret and verifies it against h.Hash. A malformed hash
-// gives an error wrapping both ErrBadCredentials and the [*hash.FormatError].
+// Compare prepares secret and verifies it against h.Hash. An empty password
+// (after preparation) never matches. A malformed hash gives an error
+// wrapping both ErrBadCredentials and the [*hash.FormatError].
 func (h HashedIdentity) Compare(secret string) error {
 	offered, err := prepareQuery(secret, h.NoPrep)
-	if err != nil {
-		// Spend the hash's cost anyway so that a prohibited character does
-		// not answer faster than a wrong password.
+	if err != nil || offered == "" {
+		// Spend the hash's cost anyway so that a prohibited character or an
+		// empty password does not answer faster than a wrong password. An
+		// empty password never matches, as for ClearIdentity.
 		_ = hash.Verify(h.Hash, secret)
 		return ErrBadCredentials
 	}

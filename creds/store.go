@@ -70,14 +70,21 @@ type MapStore struct {
 	decoy Identity
 }
 
-// Add stores id under its authcid, replacing any identity of that name.
+// Add stores id under its authcid, prepared with SASLprep when that
+// succeeds, replacing any identity of that name ([NamesEqual]).
 func (m *MapStore) Add(id Identity) {
+	key := id.Authcid()
+	if p, err := prepareQuery(key, false); err == nil {
+		// Key by the prepared name, so that Identity finds it for every
+		// spelling NamesEqual (and so Server.Verify) accepts.
+		key = p
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.ids == nil {
 		m.ids = make(map[string]Identity)
 	}
-	m.ids[id.Authcid()] = id
+	m.ids[key] = id
 }
 
 // SetDecoy sets the identity returned for unknown users; see [Decoy].

@@ -151,11 +151,21 @@ func (v *cramVerifier) Verify(id creds.Identity) error {
 	if !ok {
 		return creds.ErrUnusable
 	}
+	if secret == "" {
+		// HMAC with an empty key is computable by anyone: an empty
+		// password never matches, as with Identity.Compare.
+		_ = hmac.Equal(cramDigest(decoyKey, v.challenge), v.digest[:])
+		return creds.ErrBadCredentials
+	}
 	if !hmac.Equal(cramDigest(secret, v.challenge), v.digest[:]) {
 		return creds.ErrBadCredentials
 	}
 	return nil
 }
+
+// decoyKey stands in for an empty secret, so that refusing it costs what a
+// wrong password costs.
+const decoyKey = "saslkit-empty-secret"
 
 func cramDigest(secret, challenge string) []byte {
 	h := hmac.New(md5.New, []byte(secret))

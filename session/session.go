@@ -130,7 +130,8 @@ func (c *Config) authorizer() creds.Authorizer {
 var (
 	// ErrFinished means the session has already completed or failed.
 	ErrFinished = errors.New("saslkit/session: exchange is over")
-	// ErrNotStarted means Next was called before Start.
+	// ErrNotStarted means a server's Next was called before Start, or a
+	// client's Success or SuccessData before Start or Next.
 	ErrNotStarted = errors.New("saslkit/session: exchange not started")
 	// ErrStarted means Start was called twice.
 	ErrStarted = errors.New("saslkit/session: exchange already started")

@@ -1,0 +1,370 @@
+package session_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/session"
+)
+
+// checkClientOver checks that every call on a finished client session
+// returns an error wrapping ErrFinished.
+func checkClientOver(t *testing.T, c *session.Client) {
+	t.Helper()
+	ir, ok, err := c.Start(ctx)
+	wantErr(t, "Start after the end", err, session.ErrFinished)
+	if ir != nil || ok {
+		t.Errorf("Start after the end = %q, %v", ir, ok)
+	}
+	resp, err := c.Next(ctx, []byte("x"))
+	wantErr(t, "Next after the end", err, session.ErrFinished)
+	if resp != nil {
+		t.Errorf("Next after the end = %q", resp)
+	}
+	wantErr(t, "Success after the end", c.Success(ctx), session.ErrFinished)
+	wantErr(t, "SuccessData after the end", c.SuccessData(ctx, nil), session.ErrFinished)
+}
+
+func TestClientStart(t *testing.T) {
+	alice := creds.Client{Authcid: "alice", Password: "pw", Token: "tok"}
+	tests := []struct {
+		name   string
+		m      mech.Client
+		wantIR []byte
+		wantOK bool
+		// then, the server's challenges and the client's answers
+		challenges []string
+		responses  []string
+	}{
+		{"PLAIN", mech.Plain{}, []byte("\x00alice\x00pw"), true, nil, nil},
+		{"EXTERNAL empty", mech.External{}, []byte{}, true, nil, nil},
+		{"XOAUTH2", mech.XOAuth2{}, []byte("user=alice\x01auth=Bearer tok\x01\x01"), true, nil, nil},
+		{"LOGIN", mech.Login{}, nil, false, []string{"Username:", "Password:"}, []string{"alice", "pw"}},
+		{"CRAM-MD5", mech.CRAMMD5{}, nil, false,
+			[]string{"<1896.697170952@postoffice.reston.mci.net>"}, []string{"alice 6b2eb8a4a6d0c1d2ba6f2a3b2e2d6a0b"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := session.NewClient(tc.m, alice, mech.Channel{}, nil)
+			if got := c.Mechanism(); got != tc.m.Name() {
+				t.Errorf("Mechanism = %q", got)
+			}
+			ir, ok, err := c.Start(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tc.wantOK || !bytes.Equal(ir, tc.wantIR) || (ir == nil) != (tc.wantIR == nil) {
+				t.Fatalf("Start = %q, %v; want %q, %v", ir, ok, tc.wantIR, tc.wantOK)
+			}
+			if tc.wantOK {
+				_, _, err := c.Start(ctx)
+				wantErr(t, "Start twice", err, session.ErrStarted)
+			}
+			for i, ch := range tc.challenges {
+				resp, err := c.Next(ctx, []byte(ch))
+				if err != nil {
+					t.Fatalf("Next(%q): %v", ch, err)
+				}
+				if tc.name == "CRAM-MD5" {
+					// Only the shape: the digest is checked by the mech tests.
+					if !bytes.HasPrefix(resp, []byte("alice ")) || len(resp) != len("alice ")+32 {
+						t.Errorf("Next = %q", resp)
+					}
+					continue
+				}
+				if diff := cmp.Diff(tc.responses[i], string(resp)); diff != "" {
+					t.Errorf("Next(%q) (-want +got):\n%s", ch, diff)
+				}
+			}
+			if err := c.Success(ctx); err != nil {
+				t.Errorf("Success: %v", err)
+			}
+			checkClientOver(t, c)
+		})
+	}
+}
+
+// TestClientWithoutStart: a caller that cannot send an initial response
+// answers the server's first, empty, challenge with Next.
+func TestClientWithoutStart(t *testing.T) {
+	c := session.NewClient(mech.Plain{}, creds.Client{Authcid: "alice", Password: "pw"}, mech.Channel{}, nil)
+	resp, err := c.Next(ctx, []byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff("\x00alice\x00pw", string(resp)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	_, _, err = c.Start(ctx)
+	wantErr(t, "Start after Next", err, session.ErrStarted)
+	if err := c.SuccessData(ctx, []byte{}); err != nil {
+		t.Errorf("SuccessData(empty): %v", err)
+	}
+	checkClientOver(t, c)
+}
+
+func TestClientSuccessBeforeStart(t *testing.T) {
+	c := session.NewClient(mech.Plain{}, creds.Client{Authcid: "alice", Password: "pw"}, mech.Channel{}, nil)
+	wantErr(t, "Success before Start", c.Success(ctx), session.ErrNotStarted)
+	// That was no protocol failure: the session can still run.
+	if _, ok, err := c.Start(ctx); err != nil || !ok {
+		t.Fatalf("Start after an early Success: %v, %v", ok, err)
+	}
+}
+
+func TestClientSuccessData(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    []byte
+		has     bool
+		wantErr error
+	}{
+		{"none", nil, false, nil},
+		{"empty", []byte{}, true, nil},
+		{"unexpected", []byte("v=x"), true, mech.ErrInvalidChallenge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := session.NewClient(mech.Plain{}, creds.Client{Authcid: "alice", Password: "pw"}, mech.Channel{}, nil)
+			if _, _, err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if tc.has {
+				err = c.SuccessData(ctx, tc.data)
+			} else {
+				err = c.Success(ctx)
+			}
+			if tc.wantErr == nil && err != nil || !errors.Is(err, tc.wantErr) {
+				t.Errorf("error %v, want %v", err, tc.wantErr)
+			}
+			checkClientOver(t, c)
+		})
+	}
+}
+
+func TestClientFailure(t *testing.T) {
+	c := session.NewClient(mech.XOAuth2{}, creds.Client{Authcid: "alice", Token: "tok"}, mech.Channel{}, nil)
+	if _, _, err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Failure(); err != nil {
+		t.Errorf("Failure before any error = %v", err)
+	}
+	resp, err := c.Next(ctx, []byte(`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp == nil || len(resp) != 0 {
+		t.Errorf("reply to the JSON error = %#v, want empty", resp)
+	}
+	var te *mech.TokenError
+	if err := c.Failure(); !errors.As(err, &te) || !errors.Is(err, mech.ErrAuthFailed) {
+		t.Fatalf("Failure = %v, want a *mech.TokenError", err)
+	}
+	want := &mech.TokenError{Status: "401", Schemes: "bearer", Scope: "https://mail.google.com/"}
+	if diff := cmp.Diff(want, te); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	// A malformed JSON error is reported too.
+	c = session.NewClient(mech.XOAuth2{}, creds.Client{Authcid: "alice", Token: "tok"}, mech.Channel{}, nil)
+	c.Start(ctx)
+	if _, err := c.Next(ctx, []byte("not json")); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Failure after a malformed error", c.Failure(), mech.ErrInvalidChallenge)
+}
+
+func TestClientMaxSteps(t *testing.T) {
+	tests := []struct {
+		name        string
+		cfg         *session.Config
+		serverFirst bool
+		want        int
+	}{
+		{"nil config", nil, false, session.DefaultMaxSteps},
+		{"zero config", &session.Config{}, true, session.DefaultMaxSteps},
+		{"two, client-first", &session.Config{MaxSteps: 2}, false, 2},
+		// Start on a server-first mechanism is no step.
+		{"two, server-first", &session.Config{MaxSteps: 2}, true, 2},
+		{"one, server-first", &session.Config{MaxSteps: 1}, true, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &testClient{serverFirst: tc.serverFirst}
+			c := session.NewClient(m, creds.Client{}, mech.Channel{}, tc.cfg)
+			ir, ok, err := c.Start(ctx)
+			if err != nil || ok == tc.serverFirst {
+				t.Fatalf("Start = %q, %v, %v", ir, ok, err)
+			}
+			steps := 0
+			if ok {
+				steps++
+			}
+			for ; steps < tc.want; steps++ {
+				if _, err := c.Next(ctx, []byte("ch")); err != nil {
+					t.Fatalf("step %d of %d: %v", steps+1, tc.want, err)
+				}
+			}
+			_, err = c.Next(ctx, []byte("ch"))
+			wantLimit(t, "one step past the limit", err, session.ErrTooManySteps, tc.want)
+			checkClientOver(t, c)
+		})
+	}
+}
+
+func TestClientMaxMessage(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   *session.Config
+		limit int
+	}{
+		{"nil config", nil, session.DefaultMaxMessage},
+		{"five", &session.Config{MaxMessage: 5}, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			at := bytes.Repeat([]byte("c"), tc.limit)
+			over := bytes.Repeat([]byte("c"), tc.limit+1)
+
+			m := &testClient{serverFirst: true}
+			c := session.NewClient(m, creds.Client{}, mech.Channel{}, tc.cfg)
+			if _, err := c.Next(ctx, at); err != nil {
+				t.Fatalf("challenge at the limit: %v", err)
+			}
+			calls := m.calls
+			_, err := c.Next(ctx, over)
+			wantLimit(t, "challenge past the limit", err, session.ErrTooLarge, tc.limit)
+			if m.calls != calls {
+				t.Error("mechanism called for an oversize challenge")
+			}
+			checkClientOver(t, c)
+
+			m = &testClient{serverFirst: true}
+			c = session.NewClient(m, creds.Client{}, mech.Channel{}, tc.cfg)
+			c.Next(ctx, nil)
+			if err := c.SuccessData(ctx, at); err != nil {
+				t.Fatalf("success data at the limit: %v", err)
+			}
+			m = &testClient{serverFirst: true}
+			c = session.NewClient(m, creds.Client{}, mech.Channel{}, tc.cfg)
+			c.Next(ctx, nil)
+			wantLimit(t, "success data past the limit", c.SuccessData(ctx, over), session.ErrTooLarge, tc.limit)
+			if m.finals != 0 {
+				t.Error("mechanism called for oversize success data")
+			}
+			checkClientOver(t, c)
+		})
+	}
+}
+
+func TestClientContext(t *testing.T) {
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	alice := creds.Client{Authcid: "alice", Password: "pw"}
+
+	c := session.NewClient(mech.Plain{}, alice, mech.Channel{}, nil)
+	_, _, err := c.Start(cctx)
+	wantErr(t, "Start", err, context.Canceled)
+	checkClientOver(t, c)
+
+	c = session.NewClient(mech.Login{}, alice, mech.Channel{}, nil)
+	_, err = c.Next(cctx, []byte("Username:"))
+	wantErr(t, "Next", err, context.Canceled)
+	checkClientOver(t, c)
+
+	c = session.NewClient(mech.Plain{}, alice, mech.Channel{}, nil)
+	c.Start(ctx)
+	wantErr(t, "Success", c.Success(cctx), context.Canceled)
+	checkClientOver(t, c)
+}
+
+func TestClientErrorEnds(t *testing.T) {
+	// Invalid credentials end the exchange at Start.
+	c := session.NewClient(mech.Plain{}, creds.Client{Authcid: "alice"}, mech.Channel{}, nil)
+	_, _, err := c.Start(ctx)
+	wantErr(t, "Start without a password", err, mech.ErrInvalidCredentials)
+	checkClientOver(t, c)
+
+	// An unexpected challenge ends it at Next.
+	c = session.NewClient(mech.Plain{}, creds.Client{Authcid: "alice", Password: "pw"}, mech.Channel{}, nil)
+	c.Start(ctx)
+	_, err = c.Next(ctx, []byte("more?"))
+	wantErr(t, "second challenge", err, mech.ErrUnexpectedChallenge)
+	checkClientOver(t, c)
+}
+
+// TestClientServer runs each built-in mechanism's client against its
+// server through sessions.
+func TestClientServer(t *testing.T) {
+	store := &creds.MapStore{}
+	store.Add(creds.ClearIdentity{Name: "alice", Password: "päss"})
+	alice := creds.Client{Authcid: "alice", Password: "päss", Token: "tok"}
+	for _, tc := range []struct {
+		m interface {
+			mech.Server
+			mech.Client
+		}
+		cfg *session.Config
+	}{
+		{mech.Plain{}, &session.Config{Identities: store}},
+		{mech.Login{}, &session.Config{Identities: store}},
+		{mech.CRAMMD5{}, &session.Config{Identities: store}},
+		{mech.XOAuth2{}, nil},
+		{mech.External{}, nil},
+	} {
+		for _, useIR := range []bool{true, false} {
+			name := tc.m.Name()
+			if !useIR {
+				name += " without initial response"
+			}
+			t.Run(name, func(t *testing.T) {
+				cli := session.NewClient(tc.m, alice, mech.Channel{}, nil)
+				srv := session.NewServer(tc.m, mech.Channel{External: "CN=alice"}, tc.cfg)
+				var step session.Step
+				var err error
+				var ir []byte
+				var ok bool
+				if useIR {
+					var cerr error
+					if ir, ok, cerr = cli.Start(ctx); cerr != nil {
+						t.Fatal(cerr)
+					}
+				}
+				if ok {
+					step, err = srv.StartInitial(ctx, ir)
+				} else {
+					step, err = srv.Start(ctx)
+				}
+				for n := 0; err == nil && !step.Done; n++ {
+					if n > 3 {
+						t.Fatal("too many rounds")
+					}
+					resp, cerr := cli.Next(ctx, step.Challenge)
+					if cerr != nil {
+						t.Fatalf("client: %v", cerr)
+					}
+					step, err = srv.Next(ctx, resp)
+				}
+				if err != nil {
+					t.Fatalf("server: %v", err)
+				}
+				if err := cli.Success(ctx); err != nil {
+					t.Errorf("client Success: %v", err)
+				}
+				if tc.cfg != nil && !step.Verified {
+					t.Error("not verified against the store")
+				}
+				if got := step.Creds.Effective(); got != "alice" && got != "CN=alice" {
+					t.Errorf("Effective = %q", got)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package session_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/session"
+)
+
+// A server runs PLAIN over a pretend line protocol in which the client's
+// command carries a base64 initial response, as IMAP's
+// "AUTHENTICATE PLAIN <ir>" does. The session verifies the credentials
+// against an identity store.
+func ExampleServer() {
+	ctx := context.Background()
+	store := &creds.MapStore{}
+	store.Add(creds.ClearIdentity{Name: "tim", Password: "tanstaaftanstaaf"})
+	cfg := &session.Config{Identities: store}
+
+	for _, line := range []string{
+		"AUTHENTICATE PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm", // RFC 4616 section 4
+		"AUTHENTICATE PLAIN AHRpbQB3cm9uZw==",             // wrong password
+		"AUTHENTICATE PLAIN AHRpbQ!!",                     // not base64
+	} {
+		fields := strings.Fields(line)
+		sess := session.NewServer(mech.Plain{}, mech.Channel{Secure: true}, cfg)
+		ir, err := session.Decode([]byte(fields[2]), 0)
+		if err != nil {
+			fmt.Println("BAD", err)
+			continue
+		}
+		step, err := sess.StartInitial(ctx, ir)
+		// A longer exchange loops here: send "+ "+session.Encode(step.Challenge),
+		// read the reply, Decode it and call sess.Next.
+		switch {
+		case err != nil:
+			fmt.Println("NO", err)
+		case step.Done:
+			fmt.Printf("OK authenticated as %s (verified: %v)\n", step.Creds.Effective(), step.Verified)
+		}
+	}
+	// Output:
+	// OK authenticated as tim (verified: true)
+	// NO saslkit/creds: invalid credentials
+	// BAD saslkit/session: invalid base64
+}
+
+// A client runs CRAM-MD5, a server-first mechanism: Start reports that
+// there is no initial response, and Next answers the server's challenge.
+// The challenge is the one of RFC 2195 section 2.
+func ExampleClient() {
+	ctx := context.Background()
+	c := creds.Client{Authcid: "tim", Password: "tanstaaftanstaaf"}
+	sess := session.NewClient(mech.CRAMMD5{}, c, mech.Channel{}, nil)
+
+	ir, ok, err := sess.Start(ctx)
+	if err != nil {
+		panic(err)
+	}
+	if ok {
+		fmt.Println("C: AUTHENTICATE CRAM-MD5", session.Encode(ir))
+	} else {
+		fmt.Println("C: AUTHENTICATE CRAM-MD5")
+	}
+
+	line := "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+"
+	fmt.Println("S: +", line)
+	challenge, err := session.Decode([]byte(line), 0)
+	if err != nil {
+		panic(err)
+	}
+	resp, err := sess.Next(ctx, challenge)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("C:", session.Encode(resp))
+
+	fmt.Println("S: OK")
+	if err := sess.Success(ctx); err != nil {
+		panic(err)
+	}
+	fmt.Printf("sent %q\n", resp)
+	// Output:
+	// C: AUTHENTICATE CRAM-MD5
+	// S: + PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+
+	// C: dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw
+	// S: OK
+	// sent "tim b913a602c7eda7a495b4e6e7334d3890"
+}

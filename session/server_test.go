@@ -1,0 +1,553 @@
+package session_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/creds/hash"
+	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/session"
+)
+
+func TestServerMaxSteps(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     *session.Config
+		initial bool
+		want    int
+	}{
+		{"nil config", nil, false, session.DefaultMaxSteps},
+		{"zero config", &session.Config{}, false, session.DefaultMaxSteps},
+		{"negative", &session.Config{MaxSteps: -1}, false, session.DefaultMaxSteps},
+		{"one", &session.Config{MaxSteps: 1}, false, 1},
+		{"three", &session.Config{MaxSteps: 3}, false, 3},
+		{"three with initial response", &session.Config{MaxSteps: 3}, true, 3},
+		{"one with initial response", &session.Config{MaxSteps: 1}, true, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := alwaysChallenge()
+			s := session.NewServer(m, mech.Channel{}, tc.cfg)
+			var err error
+			if tc.initial {
+				_, err = s.StartInitial(ctx, []byte("ir"))
+			} else {
+				_, err = s.Start(ctx)
+			}
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			// Exactly want attempts succeed: the start and want-1 responses.
+			for i := 1; i < tc.want; i++ {
+				if _, err := s.Next(ctx, []byte("r")); err != nil {
+					t.Fatalf("response %d of %d: %v", i, tc.want-1, err)
+				}
+			}
+			_, err = s.Next(ctx, []byte("r"))
+			wantLimit(t, "one step past the limit", err, session.ErrTooManySteps, tc.want)
+			if m.calls != tc.want {
+				t.Errorf("mechanism called %d times, want %d", m.calls, tc.want)
+			}
+			checkServerOver(t, s)
+			if m.calls != tc.want {
+				t.Errorf("mechanism called %d times after the end, want %d", m.calls, tc.want)
+			}
+		})
+	}
+}
+
+func TestServerMaxMessage(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   *session.Config
+		limit int
+	}{
+		{"nil config", nil, session.DefaultMaxMessage},
+		{"zero config", &session.Config{}, session.DefaultMaxMessage},
+		{"ten", &session.Config{MaxMessage: 10}, 10},
+		{"one", &session.Config{MaxMessage: 1}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			at := bytes.Repeat([]byte("a"), tc.limit)
+			over := bytes.Repeat([]byte("a"), tc.limit+1)
+
+			t.Run("initial", func(t *testing.T) {
+				m := alwaysChallenge()
+				s := session.NewServer(m, mech.Channel{}, tc.cfg)
+				if _, err := s.StartInitial(ctx, at); err != nil {
+					t.Fatalf("StartInitial at the limit: %v", err)
+				}
+				m = alwaysChallenge()
+				s = session.NewServer(m, mech.Channel{}, tc.cfg)
+				_, err := s.StartInitial(ctx, over)
+				wantLimit(t, "StartInitial past the limit", err, session.ErrTooLarge, tc.limit)
+				if m.calls != 0 {
+					t.Errorf("mechanism called %d times for an oversize message", m.calls)
+				}
+				checkServerOver(t, s)
+			})
+			t.Run("next", func(t *testing.T) {
+				m := alwaysChallenge()
+				s := session.NewServer(m, mech.Channel{}, tc.cfg)
+				if _, err := s.Start(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Next(ctx, at); err != nil {
+					t.Fatalf("Next at the limit: %v", err)
+				}
+				if diff := cmp.Diff(string(at), m.seen[1][0].Response); diff != "" {
+					t.Errorf("response the mechanism saw (-want +got):\n%s", diff)
+				}
+				_, err := s.Next(ctx, over)
+				wantLimit(t, "Next past the limit", err, session.ErrTooLarge, tc.limit)
+				if m.calls != 2 {
+					t.Errorf("mechanism called %d times, want 2: not for the oversize message", m.calls)
+				}
+				checkServerOver(t, s)
+			})
+		})
+	}
+}
+
+// TestServerInitialResponse: no initial response, a nil one and an empty
+// one reach the mechanism differently.
+func TestServerInitialResponse(t *testing.T) {
+	tests := []struct {
+		name  string
+		start func(*session.Server) (session.Step, error)
+		want  []pair
+	}{
+		{"Start", func(s *session.Server) (session.Step, error) { return s.Start(ctx) }, []pair{}},
+		{"StartInitial nil", func(s *session.Server) (session.Step, error) { return s.StartInitial(ctx, nil) },
+			[]pair{{Initial: true, NilResponse: true}}},
+		{"StartInitial empty", func(s *session.Server) (session.Step, error) { return s.StartInitial(ctx, []byte{}) },
+			[]pair{{Initial: true}}},
+		{"StartInitial data", func(s *session.Server) (session.Step, error) { return s.StartInitial(ctx, []byte("ir")) },
+			[]pair{{Initial: true, Response: "ir"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := alwaysChallenge()
+			if _, err := tc.start(session.NewServer(m, mech.Channel{}, nil)); err != nil {
+				t.Fatal(err)
+			}
+			// Whether the empty response is nil is not the point: Initial is.
+			got := m.seen[0]
+			for i := range got {
+				got[i].NilResponse = tc.want[i].NilResponse
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("transcript (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	// With PLAIN the difference shows: no initial response gets the empty
+	// challenge, an empty initial response is a malformed message.
+	s := session.NewServer(mech.Plain{}, mech.Channel{}, nil)
+	step, err := s.Start(ctx)
+	if err != nil || step.Done || step.Challenge == nil || len(step.Challenge) != 0 {
+		t.Errorf("PLAIN Start = %+v, %v; want the empty challenge", step, err)
+	}
+	for _, ir := range [][]byte{nil, {}} {
+		s = session.NewServer(mech.Plain{}, mech.Channel{}, nil)
+		_, err = s.StartInitial(ctx, ir)
+		wantErr(t, fmt.Sprintf("PLAIN StartInitial(%#v)", ir), err, mech.ErrInvalidResponse)
+	}
+}
+
+func TestServerMisuse(t *testing.T) {
+	s := session.NewServer(alwaysChallenge(), mech.Channel{}, nil)
+	_, err := s.Next(ctx, []byte("x"))
+	wantErr(t, "Next before Start", err, session.ErrNotStarted)
+	// That was no protocol failure: the session can still start.
+	if _, err := s.Start(ctx); err != nil {
+		t.Fatalf("Start after an early Next: %v", err)
+	}
+	_, err = s.Start(ctx)
+	wantErr(t, "Start twice", err, session.ErrStarted)
+	_, err = s.StartInitial(ctx, nil)
+	wantErr(t, "StartInitial after Start", err, session.ErrStarted)
+	if _, err := s.Next(ctx, []byte("x")); err != nil {
+		t.Errorf("Next after misuse: %v", err)
+	}
+	if got := s.Mechanism(); got != "X-TEST" {
+		t.Errorf("Mechanism = %q", got)
+	}
+}
+
+// TestServerFinished: whatever ended the exchange, every later call returns
+// ErrFinished and none panics.
+func TestServerFinished(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name string
+		m    mech.Server
+		cfg  *session.Config
+		run  func(*session.Server) error
+	}{
+		{"success at start", succeedAfter(1, nil, false), nil,
+			func(s *session.Server) error { _, err := s.StartInitial(ctx, []byte("x")); return err }},
+		{"success after a challenge", succeedAfter(1, nil, false), nil,
+			func(s *session.Server) error { s.Start(ctx); _, err := s.Next(ctx, []byte("x")); return err }},
+		{"success with final data", succeedAfter(1, []byte("v"), true), nil,
+			func(s *session.Server) error { _, err := s.StartInitial(ctx, []byte("x")); return err }},
+		{"success with final as challenge", succeedAfter(1, []byte("v"), true), &session.Config{FinalAsChallenge: true},
+			func(s *session.Server) error {
+				s.StartInitial(ctx, []byte("x"))
+				_, err := s.Next(ctx, nil)
+				return err
+			}},
+		{"mechanism error", failWith(boom), nil,
+			func(s *session.Server) error { _, err := s.StartInitial(ctx, []byte("x")); return err }},
+		{"failure data", failWith(&mech.FailureError{Data: []byte("e=x"), Err: mech.ErrAuthFailed}), nil,
+			func(s *session.Server) error { s.StartInitial(ctx, []byte("x")); return nil }},
+		{"failure data as challenge", failWith(&mech.FailureError{Data: []byte("e=x"), Err: mech.ErrAuthFailed}), &session.Config{FinalAsChallenge: true},
+			func(s *session.Server) error {
+				s.StartInitial(ctx, []byte("x"))
+				s.Next(ctx, []byte("junk"))
+				return nil
+			}},
+		{"unexpected reply", succeedAfter(1, []byte("v"), true), &session.Config{FinalAsChallenge: true},
+			func(s *session.Server) error {
+				s.StartInitial(ctx, []byte("x"))
+				s.Next(ctx, []byte("junk"))
+				return nil
+			}},
+		{"too many steps", alwaysChallenge(), &session.Config{MaxSteps: 1},
+			func(s *session.Server) error { s.Start(ctx); s.Next(ctx, nil); return nil }},
+		{"too large", alwaysChallenge(), &session.Config{MaxMessage: 1},
+			func(s *session.Server) error { s.Start(ctx); s.Next(ctx, []byte("xx")); return nil }},
+		{"PLAIN malformed", mech.Plain{}, nil,
+			func(s *session.Server) error { s.StartInitial(ctx, []byte("junk")); return nil }},
+		{"PLAIN unauthorized", mech.Plain{}, nil,
+			func(s *session.Server) error { s.StartInitial(ctx, []byte("z\x00u\x00p")); return nil }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := session.NewServer(tc.m, mech.Channel{}, tc.cfg)
+			_ = tc.run(s)
+			checkServerOver(t, s)
+		})
+	}
+}
+
+func TestServerContext(t *testing.T) {
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	m := alwaysChallenge()
+	s := session.NewServer(m, mech.Channel{}, nil)
+	_, err := s.Start(cctx)
+	wantErr(t, "Start with a cancelled context", err, context.Canceled)
+	if m.calls != 0 {
+		t.Errorf("mechanism called %d times", m.calls)
+	}
+	checkServerOver(t, s)
+
+	s = session.NewServer(m, mech.Channel{}, nil)
+	if _, err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Next(cctx, []byte("x"))
+	wantErr(t, "Next with a cancelled context", err, context.Canceled)
+	checkServerOver(t, s)
+}
+
+func ptr(s string) *string { return &s }
+
+func TestFinalAsChallenge(t *testing.T) {
+	failure := &mech.FailureError{Data: []byte("e=other-error"), Err: fmt.Errorf("scram: %w", mech.ErrAuthFailed)}
+	tests := []struct {
+		name      string
+		m         *testServer
+		on        bool
+		reply     []byte
+		challenge *string      // the data sent as a challenge, if any
+		wantStep  session.Step // after the initial response, or after the reply
+		wantErr   error
+	}{
+		{name: "success data off", m: succeedAfter(1, []byte("v=proof"), true),
+			wantStep: session.Step{Done: true, Verified: true, Final: []byte("v=proof"), HasFinal: true}},
+		{name: "empty success data off", m: succeedAfter(1, []byte{}, true),
+			wantStep: session.Step{Done: true, Verified: true, Final: []byte{}, HasFinal: true}},
+		{name: "no success data off", m: succeedAfter(1, nil, false),
+			wantStep: session.Step{Done: true, Verified: true}},
+		{name: "no success data on", m: succeedAfter(1, nil, false), on: true,
+			wantStep: session.Step{Done: true, Verified: true}},
+		{name: "success data on, empty reply", m: succeedAfter(1, []byte("v=proof"), true), on: true, reply: []byte{}, challenge: ptr("v=proof"),
+			wantStep: session.Step{Done: true, Verified: true}},
+		{name: "success data on, nil reply", m: succeedAfter(1, []byte("v=proof"), true), on: true, reply: nil, challenge: ptr("v=proof"),
+			wantStep: session.Step{Done: true, Verified: true}},
+		{name: "empty success data on, empty reply", m: succeedAfter(1, []byte{}, true), on: true, reply: []byte{}, challenge: ptr(""),
+			wantStep: session.Step{Done: true, Verified: true}},
+		{name: "success data on, non-empty reply", m: succeedAfter(1, []byte("v=proof"), true), on: true, reply: []byte("x"), challenge: ptr("v=proof"),
+			wantErr: session.ErrUnexpectedReply},
+		{name: "failure data off", m: failWith(failure), wantErr: failure},
+		{name: "failure data on, empty reply", m: failWith(failure), on: true, reply: []byte{}, challenge: ptr("e=other-error"), wantErr: mech.ErrAuthFailed},
+		{name: "failure data on, non-empty reply", m: failWith(failure), on: true, reply: []byte("junk"), challenge: ptr("e=other-error"), wantErr: mech.ErrAuthFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := session.NewServer(tc.m, mech.Channel{}, &session.Config{FinalAsChallenge: tc.on})
+			step, err := s.StartInitial(ctx, []byte("ir"))
+			if tc.challenge != nil {
+				// The data went as a challenge.
+				if err != nil || step.Done || step.HasFinal {
+					t.Fatalf("got %+v, %v; want a challenge", step, err)
+				}
+				if diff := cmp.Diff(*tc.challenge, string(step.Challenge)); diff != "" {
+					t.Errorf("challenge (-want +got):\n%s", diff)
+				}
+				step, err = s.Next(ctx, tc.reply)
+			}
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("error %v, want one wrapping %v", err, tc.wantErr)
+				}
+				var fe *mech.FailureError
+				switch {
+				case tc.on && errors.As(err, &fe):
+					t.Errorf("error %v is still a *FailureError after its data went as a challenge", err)
+				case !tc.on && errors.Is(tc.wantErr, failure):
+					if !errors.As(err, &fe) {
+						t.Fatalf("error %v, want a *FailureError", err)
+					}
+					if diff := cmp.Diff("e=other-error", string(fe.Data)); diff != "" {
+						t.Errorf("failure data (-want +got):\n%s", diff)
+					}
+				}
+				if step.Done {
+					t.Error("Done step with an error")
+				}
+				checkServerOver(t, s)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if step.Creds == nil {
+				t.Fatal("no credentials")
+			}
+			step.Creds = nil
+			if diff := cmp.Diff(tc.wantStep, step); diff != "" {
+				t.Errorf("step (-want +got):\n%s", diff)
+			}
+			checkServerOver(t, s)
+		})
+	}
+}
+
+// TestServerCopiesResponses: the session keeps its own copy of each
+// response; a caller reusing its read buffer does not change the
+// transcript.
+func TestServerCopiesResponses(t *testing.T) {
+	m := succeedAfter(4, nil, false)
+	s := session.NewServer(m, mech.Channel{}, nil)
+	buf := []byte("first")
+	if _, err := s.StartInitial(ctx, buf); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, "XXXXX")
+	buf = append(buf[:0], "second"...)
+	if _, err := s.Next(ctx, buf); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, "YYYYYY")
+	buf = append(buf[:0], "third"...)
+	if _, err := s.Next(ctx, buf); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf, "ZZZZZ")
+	if _, err := s.Next(ctx, []byte("fourth")); err != nil {
+		t.Fatal(err)
+	}
+	want := []pair{
+		{Initial: true, Response: "first"},
+		{Challenge: "more", Response: "second"},
+		{Challenge: "more", Response: "third"},
+		{Challenge: "more", Response: "fourth"},
+	}
+	if diff := cmp.Diff(want, m.seen[len(m.seen)-1]); diff != "" {
+		t.Errorf("last transcript (-want +got):\n%s", diff)
+	}
+}
+
+// failingStore is an identity store whose lookups fail.
+type failingStore struct{ err error }
+
+func (f failingStore) Identity(context.Context, string) (creds.Identity, error) { return nil, f.err }
+
+// countingStore counts lookups.
+type countingStore struct {
+	creds.IdentityStore
+	n int
+}
+
+func (c *countingStore) Identity(ctx context.Context, name string) (creds.Identity, error) {
+	c.n++
+	return c.IdentityStore.Identity(ctx, name)
+}
+
+func TestServerIdentities(t *testing.T) {
+	hashed, err := creds.NewHashedIdentity("bob", "bobpass", hash.PBKDF2{Digest: "sha256", Rounds: 1000}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &creds.MapStore{}
+	store.Add(creds.ClearIdentity{Name: "alice", Password: "alicepass"})
+	store.Add(hashed)
+	down := errors.New("directory down")
+
+	type result struct {
+		Done, Verified bool
+		Steps          int
+	}
+	tests := []struct {
+		name    string
+		m       mech.Server
+		store   creds.IdentityStore
+		msgs    []string // the initial response, then responses
+		want    result
+		wantErr error
+	}{
+		{"PLAIN good", mech.Plain{}, store, []string{"\x00alice\x00alicepass"}, result{true, true, 1}, nil},
+		{"PLAIN good hashed", mech.Plain{}, store, []string{"\x00bob\x00bobpass"}, result{true, true, 1}, nil},
+		{"PLAIN wrong password", mech.Plain{}, store, []string{"\x00alice\x00wrong"}, result{Steps: 1}, creds.ErrBadCredentials},
+		{"PLAIN unknown user", mech.Plain{}, store, []string{"\x00carol\x00alicepass"}, result{Steps: 1}, creds.ErrBadCredentials},
+		{"PLAIN store down", mech.Plain{}, failingStore{down}, []string{"\x00alice\x00alicepass"}, result{Steps: 1}, down},
+		{"LOGIN good", mech.Login{}, store, []string{"alice", "alicepass"}, result{true, true, 2}, nil},
+		{"LOGIN wrong password", mech.Login{}, store, []string{"alice", "wrong"}, result{Steps: 2}, creds.ErrBadCredentials},
+		{"LOGIN unknown user", mech.Login{}, store, []string{"carol", "alicepass"}, result{Steps: 2}, creds.ErrBadCredentials},
+		// Token credentials need the issuer: a store cannot verify them.
+		{"XOAUTH2 without validator", mech.XOAuth2{}, store, []string{"user=alice\x01auth=Bearer t\x01\x01"}, result{Steps: 1}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := &countingStore{IdentityStore: tc.store}
+			s := session.NewServer(tc.m, mech.Channel{}, &session.Config{Identities: cs})
+			step, err := s.StartInitial(ctx, []byte(tc.msgs[0]))
+			steps := 1
+			for _, msg := range tc.msgs[1:] {
+				if err != nil {
+					break
+				}
+				step, err = s.Next(ctx, []byte(msg))
+				steps++
+			}
+			if tc.name == "XOAUTH2 without validator" {
+				var ee *creds.ExternalError
+				if !errors.As(err, &ee) {
+					t.Fatalf("error %v, want *creds.ExternalError", err)
+				}
+				err = nil
+			}
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Fatalf("error %v", err)
+			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+				t.Fatalf("error %v, want one wrapping %v", err, tc.wantErr)
+			}
+			got := result{step.Done, step.Verified, steps}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if cs.n != 1 {
+				t.Errorf("store looked up %d times, want 1", cs.n)
+			}
+		})
+	}
+
+	// Wrong password and unknown user cannot be told apart.
+	run := func(msg string) (string, error) {
+		s := session.NewServer(mech.Plain{}, mech.Channel{}, &session.Config{Identities: store})
+		_, err := s.StartInitial(ctx, []byte(msg))
+		return fmt.Sprint(err), err
+	}
+	wrongText, _ := run("\x00alice\x00wrong")
+	unknownText, _ := run("\x00carol\x00alicepass")
+	if diff := cmp.Diff(wrongText, unknownText); diff != "" {
+		t.Errorf("wrong password and unknown user differ (-wrong +unknown):\n%s", diff)
+	}
+
+	// Credentials the mechanism verified itself skip the store.
+	v := mech.TokenValidatorFunc(func(context.Context, *mech.TokenRequest) error { return nil })
+	s := session.NewServer(mech.XOAuth2{Validator: v}, mech.Channel{}, &session.Config{Identities: failingStore{down}})
+	step, err := s.StartInitial(ctx, []byte("user=alice\x01auth=Bearer t\x01\x01"))
+	if err != nil || !step.Done || !step.Verified {
+		t.Errorf("verified by the mechanism: %+v, %v; want Done and Verified without a lookup", step, err)
+	}
+
+	// Without Identities the caller verifies.
+	s = session.NewServer(mech.Plain{}, mech.Channel{}, nil)
+	step, err = s.StartInitial(ctx, []byte("\x00alice\x00wrong"))
+	if err != nil || !step.Done || step.Verified {
+		t.Errorf("without Identities: %+v, %v; want Done, not Verified", step, err)
+	}
+}
+
+func TestServerAuthorizer(t *testing.T) {
+	store := &creds.MapStore{}
+	store.Add(creds.ClearIdentity{Name: "alice", Password: "pw"})
+	down := errors.New("policy down")
+	type call struct{ Authcid, Authzid string }
+	tests := []struct {
+		name      string
+		ir        string
+		custom    func(authcid, authzid string) error
+		store     creds.IdentityStore
+		wantErr   error
+		wantCalls []call
+	}{
+		{name: "self only, no authzid", ir: "\x00alice\x00pw"},
+		{name: "self only, same", ir: "alice\x00alice\x00pw"},
+		{name: "self only, same after SASLprep", ir: "al\u00ADice\x00alice\x00pw"},
+		{name: "self only, other", ir: "bob\x00alice\x00pw", wantErr: creds.ErrUnauthorized},
+		{name: "self only, other, with store", ir: "bob\x00alice\x00pw", store: store, wantErr: creds.ErrUnauthorized},
+		{name: "custom allows", ir: "bob\x00alice\x00pw",
+			custom: func(string, string) error { return nil }, wantCalls: []call{{"alice", "bob"}}},
+		{name: "custom refuses", ir: "bob\x00alice\x00pw",
+			custom:  func(string, string) error { return fmt.Errorf("no: %w", creds.ErrUnauthorized) },
+			wantErr: creds.ErrUnauthorized, wantCalls: []call{{"alice", "bob"}}},
+		{name: "custom temporary failure", ir: "bob\x00alice\x00pw",
+			custom: func(string, string) error { return down }, wantErr: down, wantCalls: []call{{"alice", "bob"}}},
+		{name: "custom not called without authzid", ir: "\x00alice\x00pw",
+			custom: func(string, string) error { return down }},
+		{name: "custom not called after a wrong password", ir: "bob\x00alice\x00wrong", store: store,
+			custom: func(string, string) error { return nil }, wantErr: creds.ErrBadCredentials},
+		{name: "custom after a good password", ir: "bob\x00alice\x00pw", store: store,
+			custom: func(string, string) error { return nil }, wantCalls: []call{{"alice", "bob"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &session.Config{Identities: tc.store}
+			var calls []call
+			if tc.custom != nil {
+				cfg.Authorizer = creds.AuthorizerFunc(func(_ context.Context, authcid, authzid string) error {
+					calls = append(calls, call{authcid, authzid})
+					return tc.custom(authcid, authzid)
+				})
+			}
+			s := session.NewServer(mech.Plain{}, mech.Channel{}, cfg)
+			step, err := s.StartInitial(ctx, []byte(tc.ir))
+			if tc.wantErr == nil {
+				if err != nil || !step.Done {
+					t.Fatalf("got %+v, %v; want Done", step, err)
+				}
+			} else {
+				wantErr(t, "StartInitial", err, tc.wantErr)
+				if step.Done {
+					t.Error("Done step with an error")
+				}
+			}
+			if diff := cmp.Diff(tc.wantCalls, calls); diff != "" {
+				t.Errorf("authorizer calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
