@@ -292,6 +292,15 @@ func TestMapStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tc.want == nil {
+				// Unknown: a decoy imitating the last identity added,
+				// which verifies nothing, not even that identity's
+				// password.
+				if id == nil || id.Compare("s") == nil || creds.NewPasswordServer("PLAIN", tc.query, "", "s").Verify(id) == nil {
+					t.Errorf("Identity(%q) = %v, want a decoy", tc.query, id)
+				}
+				return
+			}
 			if diff := cmp.Diff(tc.want, id); diff != "" {
 				t.Errorf("Identity(%q) (-want +got):\n%s", tc.query, diff)
 			}
@@ -429,5 +438,15 @@ func TestServerAccessors(t *testing.T) {
 	}
 	if v := creds.NewPasswordServer("X", "a", "", "p"); v.Verified() {
 		t.Error("NewPasswordServer: Verified = true")
+	}
+}
+
+func TestEmojiPassword(t *testing.T) {
+	id := creds.ClearIdentity{Name: "u", Password: "p\U0001F511w"}
+	if err := id.Compare("p\U0001F511w"); err != nil {
+		t.Errorf("emoji password: %v", err)
+	}
+	if err := id.Compare("pw"); !errors.Is(err, creds.ErrBadCredentials) {
+		t.Errorf("wrong password: %v", err)
 	}
 }

@@ -44,8 +44,11 @@ func (c ClearIdentity) Authcid() string { return c.Name }
 
 // Compare checks secret against c.Password in constant time, after
 // preparing both with SASLprep unless c.NoPrep is set. An empty password
-// never matches. Characters are compared as UTF-8, so any Unicode password
-// works.
+// never matches. Characters are compared as UTF-8: any Unicode password
+// works, including code points Unicode 3.2 did not assign (emoji), which
+// both sides keep as they are (RFC 3454's query profile). A password with a
+// character SASLprep prohibits (a control character) never matches unless
+// NoPrep is set.
 func (c ClearIdentity) Compare(secret string) error {
 	stored, ok := c.Secret()
 	if !ok {
@@ -64,7 +67,7 @@ func (c ClearIdentity) Compare(secret string) error {
 // Secret returns the prepared password. It returns false if the password
 // cannot be prepared (it holds a character SASLprep prohibits).
 func (c ClearIdentity) Secret() (string, bool) {
-	s, err := prepare(c.Password, c.NoPrep)
+	s, err := prepareQuery(c.Password, c.NoPrep)
 	if err != nil {
 		return "", false
 	}
@@ -138,18 +141,30 @@ func (h HashedIdentity) Secret() (string, bool) { return "", false }
 // identities are hashed, so that an unknown user takes as long to reject as a
 // wrong password. encoded should be a hash made with the same scheme and
 // parameters as the real ones, of a random password.
-func Decoy(encoded string) Identity { return decoyIdentity{hash: encoded} }
+func Decoy(encoded string) Identity { return decoyIdentity{like: HashedIdentity{Hash: encoded}} }
 
-// decoyIdentity stands in for an unknown user. It holds a random clear
+// DecoyLike returns an identity that matches every name and no secret, and
+// whose Compare does the work id's Compare does: verifying against it costs
+// what verifying against id costs, but it never succeeds, even for id's own
+// password. Any identity type works, including ones of other packages.
+func DecoyLike(id Identity) Identity {
+	if d, ok := id.(decoyIdentity); ok {
+		return d
+	}
+	return decoyIdentity{like: id}
+}
+
+// decoyIdentity stands in for an unknown user. Its Secret is a random clear
 // secret that no client can be expected to offer, so that mechanisms that
-// need the clear secret (CRAM-MD5) do their usual work too.
-type decoyIdentity struct{ hash string }
+// need the clear secret (CRAM-MD5) do their usual work too; its Compare does
+// the work of the identity it imitates. Server.Verify never lets it succeed.
+type decoyIdentity struct{ like Identity }
 
 func (d decoyIdentity) Authcid() string        { return "" }
 func (d decoyIdentity) Secret() (string, bool) { return decoySecret, true }
 func (d decoyIdentity) Compare(secret string) error {
-	if d.hash != "" {
-		_ = HashedIdentity{Hash: d.hash}.Compare(secret)
+	if d.like != nil {
+		_ = d.like.Compare(secret)
 		return ErrBadCredentials
 	}
 	_ = ClearIdentity{Password: decoySecret}.Compare(secret)

@@ -64,10 +64,15 @@ type IdentityStore interface {
 
 // MapStore is an in-memory [IdentityStore] keyed by authcid. The zero value
 // is an empty store; it is safe for concurrent use.
+//
+// For unknown users it returns a decoy: the one set with SetDecoy, or else
+// one imitating the identity added last ([DecoyLike]), so that an unknown
+// user costs what a user of the store costs to reject.
 type MapStore struct {
-	mu    sync.RWMutex // guards ids and decoy
-	ids   map[string]Identity
-	decoy Identity
+	mu     sync.RWMutex // guards ids, decoy and latest
+	ids    map[string]Identity
+	decoy  Identity // set by SetDecoy
+	latest Identity // a decoy imitating the identity added last
 }
 
 // Add stores id under its authcid, prepared with SASLprep when that
@@ -85,9 +90,11 @@ func (m *MapStore) Add(id Identity) {
 		m.ids = make(map[string]Identity)
 	}
 	m.ids[key] = id
+	m.latest = DecoyLike(id)
 }
 
-// SetDecoy sets the identity returned for unknown users; see [Decoy].
+// SetDecoy sets the identity returned for unknown users; see [Decoy] and
+// [DecoyLike]. A nil d restores the default.
 func (m *MapStore) SetDecoy(d Identity) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -107,5 +114,8 @@ func (m *MapStore) Identity(_ context.Context, authcid string) (Identity, error)
 			return id, nil
 		}
 	}
-	return m.decoy, nil
+	if m.decoy != nil {
+		return m.decoy, nil
+	}
+	return m.latest, nil
 }

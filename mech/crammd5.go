@@ -191,7 +191,7 @@ func (m CRAMMD5) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult
 	}
 	secret := c.Password
 	if !m.NoPrep {
-		p, err := prep.Stored(secret)
+		p, err := prep.Query(secret)
 		if err != nil {
 			return ClientResult{}, &Error{Mechanism: "CRAM-MD5", Reason: "password fails SASLprep", Err: ErrInvalidCredentials}
 		}

@@ -24,21 +24,16 @@ func (Login) Properties() Properties {
 	return Properties{ClearSecret: true, ServerFirst: true, Uses: UsesPassword}
 }
 
-var (
-	loginUser = []byte("Username:")
-	loginPass = []byte("Password:")
-)
-
 // ServerAttempt implements [Server].
 func (Login) ServerAttempt(_ context.Context, in *ServerInput) (ServerResult, error) {
 	switch len(in.Pairs) {
 	case 0:
-		return ServerResult{Challenge: loginUser}, nil
+		return ServerResult{Challenge: []byte("Username:")}, nil
 	case 1:
 		if err := checkLoginField(in.Pairs[0].Response, "user name"); err != nil {
 			return ServerResult{}, err
 		}
-		return ServerResult{Challenge: loginPass}, nil
+		return ServerResult{Challenge: []byte("Password:")}, nil
 	}
 	user, pass := in.Pairs[0].Response, in.Pairs[1].Response
 	if err := checkLoginField(pass, "password"); err != nil {

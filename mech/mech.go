@@ -22,6 +22,7 @@ package mech
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/saslkit/saslkit/creds"
 )
@@ -160,6 +161,15 @@ type Server interface {
 	ServerAttempt(ctx context.Context, in *ServerInput) (ServerResult, error)
 }
 
+// FailureReader is implemented by client mechanisms whose servers may send
+// data with a failure, such as SCRAM's "e=" server-final message.
+// ClientFailure returns the failure the data reports, wrapping
+// [ErrAuthFailed], or an error wrapping [ErrInvalidChallenge] when the data
+// is malformed.
+type FailureReader interface {
+	ClientFailure(ctx context.Context, in *ClientInput, data []byte) error
+}
+
 // ClientInput is what a client mechanism is given on each attempt. The
 // session owns it; a mechanism must not keep it after returning.
 type ClientInput struct {
@@ -220,22 +230,22 @@ type Client interface {
 // secrets.
 var (
 	// ErrInvalidResponse means a client response is malformed.
-	ErrInvalidResponse = errors.New("invalid response")
+	ErrInvalidResponse = errors.New("saslkit/mech: invalid response")
 	// ErrInvalidChallenge means a server challenge is malformed.
-	ErrInvalidChallenge = errors.New("invalid challenge")
+	ErrInvalidChallenge = errors.New("saslkit/mech: invalid challenge")
 	// ErrUnexpectedChallenge means the server sent a challenge after the
 	// client mechanism had nothing more to say.
-	ErrUnexpectedChallenge = errors.New("unexpected challenge")
+	ErrUnexpectedChallenge = errors.New("saslkit/mech: unexpected challenge")
 	// ErrNoInitialResponse means a server-first mechanism was asked for an
 	// initial response, or a server-first server was given one.
-	ErrNoInitialResponse = errors.New("mechanism has no initial response")
+	ErrNoInitialResponse = errors.New("saslkit/mech: mechanism has no initial response")
 	// ErrAuthFailed means the exchange failed authentication: a bad proof, a
 	// rejected token, a server that did not prove itself.
-	ErrAuthFailed = errors.New("authentication failed")
+	ErrAuthFailed = errors.New("saslkit/mech: authentication failed")
 	// ErrInvalidCredentials means the client's credentials cannot be sent
 	// by the mechanism: an empty user name, a NUL inside a field, a field
 	// too long, a password that fails SASLprep.
-	ErrInvalidCredentials = errors.New("invalid client credentials")
+	ErrInvalidCredentials = errors.New("saslkit/mech: invalid client credentials")
 )
 
 // Error is the error mechanisms return: the mechanism, a fixed reason and a
@@ -250,7 +260,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := "saslkit/mech: " + e.Mechanism + ": " + e.Err.Error()
+	s := "saslkit/mech: " + e.Mechanism + ": " + strings.TrimPrefix(e.Err.Error(), "saslkit/mech: ")
 	if e.Reason != "" {
 		s += ": " + e.Reason
 	}

@@ -133,6 +133,31 @@ func (c *Client) final(ctx context.Context, data []byte, has bool) error {
 	return c.m.ClientFinal(ctx, &c.in, data, has)
 }
 
+// FailureData tells the session that the server reported failure with
+// additional data (SCRAM's "e=" in protocols that carry data with a
+// failure). It returns the failure the data reports, such as a
+// *scram.ServerError, which [Client.Failure] returns from then on; for
+// mechanisms that define no failure data it returns an error wrapping
+// [mech.ErrAuthFailed]. The session is over afterwards.
+func (c *Client) FailureData(ctx context.Context, data []byte) error {
+	if c.state != stateWaiting {
+		return c.misuse()
+	}
+	c.state = stateDone
+	if max := c.cfg.maxMessage(); len(data) > max {
+		return &LimitError{Err: ErrTooLarge, Limit: max}
+	}
+	fr, ok := c.m.(mech.FailureReader)
+	if !ok {
+		return &mech.Error{Mechanism: c.m.Name(), Reason: "server failed the exchange", Err: mech.ErrAuthFailed}
+	}
+	err := fr.ClientFailure(ctx, &c.in, data)
+	if err != nil && errors.Is(err, mech.ErrAuthFailed) {
+		c.failure = err
+	}
+	return err
+}
+
 // Failure returns the failure the server reported during the exchange, such
 // as an [*mech.TokenError] from an OAUTHBEARER or XOAUTH2 JSON error, or nil
 // if it reported none. Call it once the server has failed the exchange.

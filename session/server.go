@@ -42,6 +42,9 @@ type Server struct {
 	steps int
 	done  Step  // the outcome, held while final data is out
 	fail  error // the failure, held while failure data is out
+	// unverified holds credentials that completed without verification,
+	// for Verify.
+	unverified *creds.Server
 }
 
 // NewServer returns a session running mechanism m over channel ch. A nil
@@ -187,8 +190,35 @@ func (s *Server) complete(ctx context.Context, c *creds.Server) (verified bool, 
 		}
 		verified = true
 	}
+	if !verified {
+		// Authorization waits for authentication: the caller verifies the
+		// credentials with Server.Verify, which then applies the policy.
+		s.unverified = c
+		return false, nil
+	}
 	if err := creds.Authorize(ctx, s.cfg.authorizer(), c); err != nil {
 		return false, err
 	}
-	return verified, nil
+	return true, nil
+}
+
+// Verify finishes an exchange whose done [Step] was not Verified: it
+// verifies the credentials against id ([creds.Server.Verify]; a nil id
+// stands for an unknown user) and then applies the authorization policy
+// ([Config.Authorizer]), in that order, so that a client learns nothing of
+// the policy before it has authenticated. It returns an error wrapping
+// [creds.ErrBadCredentials], [creds.ErrUnusable], [creds.ErrUnauthorized],
+// an [*creds.ExternalError] when the credentials must be checked outside
+// saslkit, or [ErrNotStarted] when there are no unverified credentials to
+// verify. It may be called once.
+func (s *Server) Verify(ctx context.Context, id creds.Identity) error {
+	c := s.unverified
+	if c == nil {
+		return ErrNotStarted
+	}
+	s.unverified = nil
+	if err := c.Verify(id); err != nil {
+		return err
+	}
+	return creds.Authorize(ctx, s.cfg.authorizer(), c)
 }

@@ -91,8 +91,9 @@ type Config struct {
 	// Authorizer decides whether the client may act as the authzid it asked
 	// for, once the exchange has completed. A refusal is an error wrapping
 	// [creds.ErrUnauthorized]. If nil, [creds.SelfOnly] is used: a client
-	// may act only as itself. Without Identities, the policy is applied
-	// before the caller verifies the credentials.
+	// may act only as itself. The policy runs only on verified
+	// credentials: at completion when the mechanism or Identities verified
+	// them, and otherwise in [Server.Verify].
 	Authorizer creds.Authorizer
 }
 

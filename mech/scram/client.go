@@ -272,3 +272,14 @@ func (m Mechanism) ClientFinal(_ context.Context, in *mech.ClientInput, final []
 	}
 	return nil
 }
+
+// ClientFailure implements [mech.FailureReader]: data is an "e=" server-final
+// message, reported as a [*ServerError].
+func (m Mechanism) ClientFailure(_ context.Context, _ *mech.ClientInput, data []byte) error {
+	a := attrs{rest: data}
+	name, val, ok, bad := a.next()
+	if bad || !ok || name != 'e' || !validErrorValue(val) {
+		return m.clientErr("malformed server error", mech.ErrInvalidChallenge)
+	}
+	return &ServerError{Value: string(val)}
+}

@@ -651,3 +651,29 @@ func TestIdentity(t *testing.T) {
 		t.Errorf("keys of the wrong size: %v", err)
 	}
 }
+
+func TestClientFailureData(t *testing.T) {
+	v := loadVectors(t)[1]
+	for _, tc := range []struct {
+		data  string
+		value string
+		err   error
+	}{{"e=invalid-proof", "invalid-proof", mech.ErrAuthFailed}, {"v=abc", "", mech.ErrInvalidChallenge}, {"e=", "", mech.ErrInvalidChallenge}} {
+		_, cliMech := vectorMechs(t, v)
+		cli := session.NewClient(cliMech, creds.Client{Authcid: v.User, Password: v.Password}, mech.Channel{}, nil)
+		cli.Start(ctx)
+		cli.Next(ctx, []byte(v.ServerFirst))
+		err := cli.FailureData(ctx, []byte(tc.data))
+		var se *scram.ServerError
+		if !errors.Is(err, tc.err) || tc.value != "" && (!errors.As(cli.Failure(), &se) || se.Value != tc.value) {
+			t.Errorf("%q: %v, Failure() = %v", tc.data, err, cli.Failure())
+		}
+	}
+	// Mechanisms without failure data report a plain authentication
+	// failure.
+	cli := session.NewClient(mech.Plain{}, creds.Client{Authcid: "u", Password: "p"}, mech.Channel{}, nil)
+	cli.Start(ctx)
+	if err := cli.FailureData(ctx, []byte("x")); !errors.Is(err, mech.ErrAuthFailed) {
+		t.Errorf("PLAIN: %v", err)
+	}
+}

@@ -228,7 +228,7 @@ func (m Mechanism) serverFinal(in *mech.ServerInput) (mech.ServerResult, error) 
 		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "missing nonce", mech.ErrInvalidResponse)
 	}
 	var proof []byte
-	withoutProof := len(msg)
+	var withoutProof int
 	for {
 		start := len(msg) - len(a.rest)
 		name, val, ok, bad := a.next()

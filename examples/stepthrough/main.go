@@ -1,0 +1,303 @@
+// Command stepthrough runs one SASL (RFC 4422) exchange in-process, a client
+// session against a server session, and prints every message: the
+// direction (C: client to server, S: server to client), the raw bytes,
+// quoted, and their base64 as IMAP or SMTP would carry them. It ends with the
+// outcome and the identity the server verified.
+//
+//	go run ./examples/stepthrough -mech PLAIN
+//	go run ./examples/stepthrough -mech cram-md5 -server-password wrong
+//	go run ./examples/stepthrough -mech XOAUTH2 -server-token other
+//	go run ./examples/stepthrough -mech scram-sha-256-plus
+//
+// Any mechanism the library has built in can be named with -mech, in any
+// case. The server holds one user, -user, with -server-password (for
+// password mechanisms and SCRAM) and accepts -server-token (for bearer
+// tokens); the connection is a simulated TLS connection whose client
+// certificate names -external-id (for EXTERNAL).
+//
+// The exit status is 0 when the exchange succeeds and the credentials
+// verify, 1 when authentication fails, and 2 on a usage error such as an
+// unknown mechanism.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/mech/scram"
+	"github.com/saslkit/saslkit/registry"
+	"github.com/saslkit/saslkit/session"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitAuth    = 1 // authentication failed
+	exitUsage   = 2 // bad flags, unknown mechanism, unusable client credentials
+	programName = "stepthrough"
+)
+
+// options are the command-line flags.
+type options struct {
+	mech           string
+	user           string
+	password       string
+	authzid        string
+	serverPassword string
+	token          string
+	serverToken    string
+	externalID     string
+}
+
+// parse reads the flags in args. Flags left unset that default to another
+// flag's value take it here.
+func parse(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet(programName, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.mech, "mech", "PLAIN", "mechanism `name`, any case")
+	fs.StringVar(&o.user, "user", "user", "authentication identity the client sends")
+	fs.StringVar(&o.password, "password", "pencil", "password the client sends")
+	fs.StringVar(&o.authzid, "authzid", "", "authorization identity the client asks for (default none)")
+	fs.StringVar(&o.serverPassword, "server-password", "", "password the server's identity holds (default -password)")
+	fs.StringVar(&o.token, "token", "tok123", "bearer token the client sends")
+	fs.StringVar(&o.serverToken, "server-token", "", "bearer token the server accepts (default -token)")
+	fs.StringVar(&o.externalID, "external-id", "", "identity the transport vouches for, for EXTERNAL (default -user)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", programName, fs.Arg(0))
+		fs.Usage()
+		return nil, errors.New("unexpected argument")
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["server-password"] {
+		o.serverPassword = o.password
+	}
+	if !set["server-token"] {
+		o.serverToken = o.token
+	}
+	if !set["external-id"] {
+		o.externalID = o.user
+	}
+	return &o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+
+	// What the server knows about its one user: a password for PLAIN,
+	// LOGIN and CRAM-MD5, and SCRAM keys derived from the same password.
+	var store creds.MapStore
+	store.Add(creds.ClearIdentity{Name: o.user, Password: o.serverPassword})
+	var keys scram.MemoryStore
+
+	reg, err := newRegistry(o, &store, &keys)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return exitUsage
+	}
+	m, ok := reg.Lookup(o.mech)
+	if !ok {
+		fmt.Fprintf(stderr, "%s: unknown mechanism %q; known: %s\n",
+			programName, o.mech, strings.Join(reg.Names(), ", "))
+		return exitUsage
+	}
+	if h, _, ok := scram.HashByName(m.Name()); ok {
+		// Derive the keys only for the hash in use: PBKDF2 is slow on
+		// purpose.
+		if err := keys.SetPassword(o.user, o.serverPassword, scram.DefaultMinIterations, h); err != nil {
+			// The server password fails SASLprep: a bad flag.
+			fmt.Fprintf(stderr, "%s: -server-password: %v\n", programName, err)
+			return exitUsage
+		}
+	}
+
+	// The connection both sides share: TLS, so that PLAIN and LOGIN are
+	// offered, and the identity a client certificate would vouch for. The
+	// channel binding is offered only to the mechanisms that use it (the
+	// SCRAM -PLUS variants): a SCRAM server with bindings refuses a client
+	// that could have used them and did not.
+	ch := mech.Channel{Secure: true, External: o.externalID}
+	if m.Properties().ChannelBinding {
+		ch.Bindings = []mech.Binding{{Type: "tls-exporter", Data: exporter}}
+	}
+
+	ctx := context.Background()
+	srv, err := reg.Server(o.mech, ch)
+	if err != nil {
+		fmt.Fprintf(stdout, "S: mechanism refused: %v\n", err)
+		return exitAuth
+	}
+	cli, err := reg.Client(o.mech, creds.Client{
+		Authcid:  o.user,
+		Password: o.password,
+		Token:    o.token,
+		Authzid:  o.authzid,
+	}, ch)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "mechanism: %s\n", srv.Mechanism())
+	return exchange(ctx, stdout, cli, srv)
+}
+
+// exporter stands in for the tls-exporter channel binding (RFC 9266) of a
+// real TLS connection.
+var exporter = []byte("stepthrough: simulated tls-exporter channel binding")
+
+// newRegistry returns a registry of every built-in mechanism, in the
+// library's preference order, configured as the exchange needs: sessions
+// verify password credentials against ids, XOAUTH2 and OAUTHBEARER accept
+// -server-token for -user, and SCRAM looks its keys up in keys.
+func newRegistry(o *options, ids creds.IdentityStore, keys scram.Store) (*registry.Registry, error) {
+	cfg := &registry.Config{
+		Session:    session.Config{Identities: ids},
+		SCRAMStore: keys,
+		TokenValidator: mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
+			if creds.NamesEqual(r.User, o.user) && r.Token == o.serverToken {
+				return nil
+			}
+			// Each mechanism sends its own default JSON error.
+			return fmt.Errorf("token refused: %w", mech.ErrAuthFailed)
+		}),
+	}
+	return registry.Named(cfg, registry.BuiltinNames()...)
+}
+
+// exchange runs the client against the server, printing each message, and
+// reports the outcome. The server session verifies the credentials: a
+// wrong password is an error from srv.Next, like any other failure.
+func exchange(ctx context.Context, w io.Writer, cli *session.Client, srv *session.Server) int {
+	var step session.Step
+	ir, ok, err := cli.Start(ctx)
+	switch {
+	case err != nil:
+		return clientFailed(w, err)
+	case ok:
+		// The initial response goes with the authentication command.
+		printMsg(w, "C", ir)
+		step, err = srv.StartInitial(ctx, ir)
+	default:
+		step, err = srv.Start(ctx)
+	}
+	for err == nil && !step.Done {
+		printMsg(w, "S", step.Challenge)
+		var resp []byte
+		resp, err = cli.Next(ctx, step.Challenge)
+		if err != nil {
+			return clientFailed(w, err)
+		}
+		printMsg(w, "C", resp)
+		step, err = srv.Next(ctx, resp)
+	}
+	if err != nil {
+		return serverFailed(w, cli, err)
+	}
+
+	anonymous := step.Creds.Anonymous()
+	if !step.Verified && !anonymous {
+		// Not reached with Config.Identities set, but a server without it
+		// must verify step.Creds itself before it reports success.
+		return serverFailed(w, cli, errors.New("credentials not verified"))
+	}
+
+	// The server reports success, with additional data if the mechanism
+	// has some (SCRAM's "v="), and the client checks it.
+	if step.HasFinal {
+		fmt.Fprintf(w, "S: success with %s\n", quote(step.Final))
+		err = cli.SuccessData(ctx, step.Final)
+	} else {
+		fmt.Fprintln(w, "S: success")
+		err = cli.Success(ctx)
+	}
+	if err != nil {
+		fmt.Fprintf(w, "outcome: client rejected the server: %v\n", err)
+		return exitAuth
+	}
+
+	c := step.Creds
+	if anonymous {
+		// ANONYMOUS names nobody; the server decides what a guest may do.
+		fmt.Fprintln(w, "outcome: success, anonymous")
+		fmt.Fprintf(w, "trace: %q\n", c.Trace())
+		return exitOK
+	}
+	if c.Verified() {
+		// SCRAM, XOAUTH2 with a validator, EXTERNAL with a transport
+		// identity.
+		fmt.Fprintln(w, "outcome: success, verified by the mechanism")
+	} else {
+		fmt.Fprintln(w, "outcome: success, verified against the identity store")
+	}
+	fmt.Fprintf(w, "authcid: %q\n", c.Authcid())
+	if c.HasAuthzid() {
+		fmt.Fprintf(w, "authzid: %q\n", c.Authzid())
+	} else {
+		fmt.Fprintln(w, "authzid: none")
+	}
+	fmt.Fprintf(w, "identity: %q\n", c.Effective())
+	return exitOK
+}
+
+// printMsg prints one message: direction, raw bytes quoted, base64.
+func printMsg(w io.Writer, dir string, msg []byte) {
+	fmt.Fprintf(w, "%s: %s\n", dir, quote(msg))
+}
+
+// quote returns msg quoted and in base64, or marked empty.
+func quote(msg []byte) string {
+	if len(msg) == 0 {
+		return `"" (empty)`
+	}
+	return strconv.Quote(string(msg)) + " " + session.Encode(msg)
+}
+
+// clientFailed reports an error from the client session. Credentials the
+// mechanism cannot send are a usage error; anything else ends the exchange
+// as a client would, by cancelling it.
+func clientFailed(w io.Writer, err error) int {
+	if errors.Is(err, mech.ErrInvalidCredentials) {
+		fmt.Fprintf(w, "C: cannot send these credentials: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(w, "C: cancel: %v\n", err)
+	return exitAuth
+}
+
+// serverFailed reports the server's failure, and any failure the server
+// told the client about during the exchange.
+func serverFailed(w io.Writer, cli *session.Client, err error) int {
+	var fe *mech.FailureError
+	if errors.As(err, &fe) {
+		// The failure carries data for the client (SCRAM's "e=").
+		fmt.Fprintf(w, "S: failure with %s\n", quote(fe.Data))
+	}
+	fmt.Fprintf(w, "S: failure: %v\n", err)
+	if f := cli.Failure(); f != nil {
+		fmt.Fprintf(w, "client saw: %v\n", f)
+	}
+	fmt.Fprintln(w, "outcome: authentication failed")
+	return exitAuth
+}
