@@ -59,6 +59,7 @@ type options struct {
 	token          string
 	serverToken    string
 	externalID     string
+	cb             string
 }
 
 // parse reads the flags in args. Flags left unset that default to another
@@ -75,6 +76,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.token, "token", "tok123", "bearer token the client sends")
 	fs.StringVar(&o.serverToken, "server-token", "", "bearer token the server accepts (default -token)")
 	fs.StringVar(&o.externalID, "external-id", "", "identity the transport vouches for, for EXTERNAL (default -user)")
+	fs.StringVar(&o.cb, "cb", mech.TLSExporter, "channel-binding `type` for -PLUS mechanisms: tls-exporter (TLS 1.3), tls-unique (TLS 1.2) or tls-server-end-point")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -139,8 +141,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// SCRAM -PLUS variants): a SCRAM server with bindings refuses a client
 	// that could have used them and did not.
 	ch := mech.Channel{Secure: true, External: o.externalID}
+	cch := ch
 	if m.Properties().ChannelBinding {
-		ch.Bindings = []mech.Binding{{Type: "tls-exporter", Data: exporter}}
+		// -PLUS: a real TLS connection in memory, so that both sides take
+		// the binding from their own end of it.
+		var desc string
+		ch, cch, desc, err = tlsChannels(o.cb)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+			return exitUsage
+		}
+		ch.External, cch.External = o.externalID, o.externalID
+		fmt.Fprintf(stdout, "channel binding: %s\n", desc)
 	}
 
 	ctx := context.Background()
@@ -154,18 +166,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Password: o.password,
 		Token:    o.token,
 		Authzid:  o.authzid,
-	}, ch)
+	}, cch)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
 		return exitUsage
 	}
 	fmt.Fprintf(stdout, "mechanism: %s\n", srv.Mechanism())
-	return exchange(ctx, stdout, cli, srv)
+	return exchange(ctx, stdout, cli, srv, m.Properties().Mutual)
 }
-
-// exporter stands in for the tls-exporter channel binding (RFC 9266) of a
-// real TLS connection.
-var exporter = []byte("stepthrough: simulated tls-exporter channel binding")
 
 // newRegistry returns a registry of every built-in mechanism, in the
 // library's preference order, configured as the exchange needs: sessions
@@ -189,7 +197,7 @@ func newRegistry(o *options, ids creds.IdentityStore, keys scram.Store) (*regist
 // exchange runs the client against the server, printing each message, and
 // reports the outcome. The server session verifies the credentials: a
 // wrong password is an error from srv.Next, like any other failure.
-func exchange(ctx context.Context, w io.Writer, cli *session.Client, srv *session.Server) int {
+func exchange(ctx context.Context, w io.Writer, cli *session.Client, srv *session.Server, mutual bool) int {
 	var step session.Step
 	ir, ok, err := cli.Start(ctx)
 	switch {
@@ -235,6 +243,9 @@ func exchange(ctx context.Context, w io.Writer, cli *session.Client, srv *sessio
 	if err != nil {
 		fmt.Fprintf(w, "outcome: client rejected the server: %v\n", err)
 		return exitAuth
+	}
+	if mutual {
+		fmt.Fprintln(w, "mutual authentication: the client verified the server's signature")
 	}
 
 	c := step.Creds

@@ -188,3 +188,25 @@ func TestSecretsNotPrinted(t *testing.T) {
 		})
 	}
 }
+
+// TestChannelBindingTypes runs SCRAM -PLUS over a real in-memory TLS
+// connection with each binding type, and checks that mutual authentication
+// is reported.
+func TestChannelBindingTypes(t *testing.T) {
+	for _, cb := range []string{mech.TLSExporter, mech.TLSUnique, mech.TLSServerEndPoint} {
+		var out, errOut bytes.Buffer
+		if code := run([]string{"-mech", "SCRAM-SHA-256-PLUS", "-cb", cb}, &out, &errOut); code != 0 {
+			t.Errorf("-cb %s: exit %d\n%s%s", cb, code, out.String(), errOut.String())
+			continue
+		}
+		for _, want := range []string{"channel binding: " + cb + " over TLS", "mutual authentication: the client verified"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("-cb %s: output lacks %q:\n%s", cb, want, out.String())
+			}
+		}
+	}
+	var out bytes.Buffer
+	if code := run([]string{"-mech", "SCRAM-SHA-256-PLUS", "-cb", "tls-bogus"}, &out, &out); code != 2 {
+		t.Errorf("unknown -cb: exit %d, want 2", code)
+	}
+}
