@@ -9,8 +9,9 @@ import (
 )
 
 // XOAuth2 is Google's XOAUTH2 mechanism, client and server. The client
-// sends "user=" user ^A "auth=Bearer " token ^A ^A. The zero value is ready
-// to use.
+// sends "user=" user ^A "auth=Bearer " token ^A ^A, and the server accepts
+// exactly that form, with the scheme in any case. The zero value is ready to
+// use.
 //
 // With a nil Validator the server returns credentials whose Verify reports
 // an [*creds.ExternalError] carrying the token, as pysasl does. With a
@@ -90,45 +91,36 @@ func (m XOAuth2) ServerAttempt(ctx context.Context, in *ServerInput) (ServerResu
 }
 
 func parseXOAuth2(msg []byte) (user, token string, err error) {
+	// The format is fixed: "user=" user ^A "auth=" scheme SP token ^A ^A,
+	// nothing else, in that order. Being strict here means no two messages
+	// mean the same thing.
 	if len(msg) > MaxField+MaxToken+32 {
 		return "", "", invalid("XOAUTH2", "message too long")
 	}
 	s := string(msg)
-	body, ok := strings.CutSuffix(s, "\x01\x01")
+	body, ok := strings.CutPrefix(s, "user=")
 	if !ok {
-		return "", "", invalid("XOAUTH2", "missing terminator")
+		return "", "", invalid("XOAUTH2", "missing user")
 	}
-	var auth string
-	var haveUser, haveAuth bool
-	for body != "" {
-		var field string
-		field, body, _ = strings.Cut(body, "\x01")
-		k, v, ok := strings.Cut(field, "=")
-		if !ok || !isKey(k) {
-			return "", "", invalid("XOAUTH2", "malformed field")
-		}
-		switch k {
-		case "user":
-			if haveUser {
-				return "", "", invalid("XOAUTH2", "duplicate user")
-			}
-			user, haveUser = v, true
-		case "auth":
-			if haveAuth {
-				return "", "", invalid("XOAUTH2", "duplicate auth")
-			}
-			auth, haveAuth = v, true
-		}
+	user, body, ok = strings.Cut(body, "\x01")
+	if !ok {
+		return "", "", invalid("XOAUTH2", "missing separator")
+	}
+	auth, ok := strings.CutPrefix(body, "auth=")
+	if !ok {
+		return "", "", invalid("XOAUTH2", "missing auth")
+	}
+	auth, ok = strings.CutSuffix(auth, "\x01\x01")
+	if !ok || strings.IndexByte(auth, 0x01) >= 0 {
+		return "", "", invalid("XOAUTH2", "missing or misplaced terminator")
 	}
 	switch {
-	case !haveUser || user == "":
-		return "", "", invalid("XOAUTH2", "missing user")
+	case user == "":
+		return "", "", invalid("XOAUTH2", "empty user")
 	case len(user) > MaxField:
 		return "", "", invalid("XOAUTH2", "user too long")
 	case !utf8.ValidString(user) || strings.IndexByte(user, 0) >= 0:
 		return "", "", invalid("XOAUTH2", "invalid user")
-	case !haveAuth:
-		return "", "", invalid("XOAUTH2", "missing auth")
 	}
 	token, err = parseBearer("XOAUTH2", auth)
 	return user, token, err
