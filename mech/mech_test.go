@@ -550,3 +550,18 @@ func TestClientFinal(t *testing.T) {
 		}
 	}
 }
+
+// TestXOAuth2Strict: the message has one form; reordered, repeated or extra
+// fields are refused (found by internal/hardening's corruption test).
+func TestXOAuth2Strict(t *testing.T) {
+	for _, msg := range []string{
+		"auth=Bearer t\x01user=u\x01\x01",
+		"user=u\x01auth=Bearer t\x01\x01\x01",
+		"user=u\x01auth=Bearer t\x01x=y\x01\x01",
+		"user=u\x01\x01auth=Bearer t\x01\x01",
+	} {
+		if _, err := serverOnce(mech.XOAuth2{}, msg, true); !errors.Is(err, mech.ErrInvalidResponse) {
+			t.Errorf("%q: %v, want ErrInvalidResponse", msg, err)
+		}
+	}
+}
