@@ -73,6 +73,9 @@ type Client struct {
 	// Authzid is the authorization identity the client asks to act as. Empty
 	// means no authorization identity is requested: act as Authcid.
 	Authzid string
+	// Trace is the trace token ANONYMOUS sends (RFC 4505): an email address
+	// or up to 255 characters. Empty sends none.
+	Trace string
 }
 
 // Verifier checks a mechanism's final credentials against an identity.

@@ -12,17 +12,14 @@ import (
 const MaxTrace = 255
 
 // Anonymous is the ANONYMOUS mechanism (RFC 4505), client and server. The
-// client may send a trace token: an email address or up to 255 UTF-8
-// characters without control characters, which the server validates. The
-// zero value is ready to use.
+// client may send a trace token ([creds.Client.Trace]): an email address or
+// up to 255 UTF-8 characters without control characters, which the server
+// validates. The zero value is ready to use.
 //
 // The server's credentials are anonymous ([creds.Server.Anonymous]): their
 // authcid is empty and they name no user, so they can never be mistaken for
 // a real one. Registries leave ANONYMOUS out of their defaults.
-type Anonymous struct {
-	// Trace is what a client sends as its trace token; empty sends none.
-	Trace string
-}
+type Anonymous struct{}
 
 // Name returns "ANONYMOUS".
 func (Anonymous) Name() string { return "ANONYMOUS" }
@@ -59,15 +56,16 @@ func validTrace(t []byte) bool {
 	return n <= MaxTrace
 }
 
-// ClientAttempt implements [Client]: it sends m.Trace.
-func (m Anonymous) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult, error) {
+// ClientAttempt implements [Client]: it sends [creds.Client.Trace].
+func (Anonymous) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult, error) {
 	if len(in.Pairs) > 0 {
 		return ClientResult{}, unexpected("ANONYMOUS")
 	}
-	if !validTrace([]byte(m.Trace)) {
+	trace := in.Creds.Trace
+	if !validTrace([]byte(trace)) {
 		return ClientResult{}, &Error{Mechanism: "ANONYMOUS", Reason: "bad trace token", Err: ErrInvalidCredentials}
 	}
-	return ClientResult{Response: []byte(m.Trace)}, nil
+	return ClientResult{Response: []byte(trace)}, nil
 }
 
 // ClientFinal implements [Client]: ANONYMOUS expects no additional data.

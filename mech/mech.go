@@ -99,9 +99,15 @@ type Channel struct {
 	// Bindings lists the channel bindings the connection can provide, in
 	// order of preference. Nil means none.
 	Bindings []Binding
-	// External is the identity the transport vouches for, such as the
-	// subject of a verified TLS client certificate. Empty means none.
+	// External is the identity the transport vouches for: on a server, the
+	// subject of the client's verified TLS certificate (see
+	// [VerifiedClientCN]); on a client, the identity its own certificate
+	// presents. Empty means none.
 	External string
+	// Host and Port are, on a client, the server name and port it connected
+	// to, which OAUTHBEARER sends (RFC 7628 section 3.1). Empty means not
+	// sent.
+	Host, Port string
 }
 
 // Binding returns the channel-binding data of type typ, or false if the

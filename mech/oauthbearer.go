@@ -13,6 +13,9 @@ import (
 // ^A-separated key=value pairs: host, port and auth=Bearer <token>, ended by
 // ^A^A. The zero value is ready to use.
 //
+// A client sends host= and port= from [Channel.Host] and [Channel.Port]
+// when they are set.
+//
 // The server accepts any other key that follows RFC 7628's grammar and
 // ignores it. With a nil Validator it returns credentials whose Verify
 // reports an [*creds.ExternalError] carrying the token. With a Validator it
@@ -28,10 +31,6 @@ type OAuthBearer struct {
 	// Scope and OpenIDConfiguration go into the JSON error when the
 	// validator gives none.
 	Scope, OpenIDConfiguration string
-
-	// Host and Port are what a client sends as host= and port=, when not
-	// empty: the server it connected to.
-	Host, Port string
 }
 
 // Name returns "OAUTHBEARER".
@@ -166,7 +165,7 @@ func isKVValue(v string) bool {
 // [creds.Client.Authzid], or the Authcid when that is empty. To a JSON error
 // challenge it answers "^A" and reports the server's [*TokenError] in
 // [ClientResult.Failure].
-func (m OAuthBearer) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult, error) {
+func (OAuthBearer) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult, error) {
 	switch len(in.Pairs) {
 	case 0:
 		c := in.Creds
@@ -180,19 +179,23 @@ func (m OAuthBearer) ClientAttempt(_ context.Context, in *ClientInput) (ClientRe
 		if _, err := parseBearer("OAUTHBEARER", "Bearer "+c.Token); err != nil {
 			return ClientResult{}, &Error{Mechanism: "OAUTHBEARER", Reason: "unusable token", Err: ErrInvalidCredentials}
 		}
-		if !isKVValue(m.Host) || !isKVValue(m.Port) {
+		var host, port string
+		if in.Channel != nil {
+			host, port = in.Channel.Host, in.Channel.Port
+		}
+		if !isKVValue(host) || !isKVValue(port) {
 			return ClientResult{}, &Error{Mechanism: "OAUTHBEARER", Reason: "bad host or port", Err: ErrInvalidCredentials}
 		}
 		msg := gs2.Header{Flag: gs2.NoBinding, Authzid: user}.Append(make([]byte, 0, 64+len(user)+len(c.Token)))
 		msg = append(msg, 0x01)
-		if m.Host != "" {
+		if host != "" {
 			msg = append(msg, "host="...)
-			msg = append(msg, m.Host...)
+			msg = append(msg, host...)
 			msg = append(msg, 0x01)
 		}
-		if m.Port != "" {
+		if port != "" {
 			msg = append(msg, "port="...)
-			msg = append(msg, m.Port...)
+			msg = append(msg, port...)
 			msg = append(msg, 0x01)
 		}
 		msg = append(msg, "auth=Bearer "...)

@@ -24,8 +24,8 @@ func TestOAuthBearerVector(t *testing.T) {
 	if got := base64.StdEncoding.EncodeToString([]byte(rfc7628IR)); got != rfc7628IRB64 {
 		t.Fatalf("vector's base64 is %s", got)
 	}
-	m := mech.OAuthBearer{Host: "server.example.com", Port: "143"}
-	res, err := m.ClientAttempt(ctx, &mech.ClientInput{Creds: &creds.Client{Authcid: "user@example.com", Token: rfc7628Token}, Initial: true})
+	ch := &mech.Channel{Host: "server.example.com", Port: "143"}
+	res, err := mech.OAuthBearer{}.ClientAttempt(ctx, &mech.ClientInput{Creds: &creds.Client{Authcid: "user@example.com", Token: rfc7628Token}, Initial: true, Channel: ch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,11 +229,11 @@ func TestAnonymous(t *testing.T) {
 	if err != nil || !step.Done || step.Verified || !step.Creds.Anonymous() {
 		t.Errorf("session: %+v %v", step, err)
 	}
-	res, err := mech.Anonymous{Trace: "me@example.org"}.ClientAttempt(ctx, &mech.ClientInput{Creds: &creds.Client{}, Initial: true})
+	res, err := mech.Anonymous{}.ClientAttempt(ctx, &mech.ClientInput{Creds: &creds.Client{Trace: "me@example.org"}, Initial: true})
 	if err != nil || string(res.Response) != "me@example.org" {
 		t.Errorf("client: %q %v", res.Response, err)
 	}
-	if _, err := (mech.Anonymous{Trace: "a\x01"}).ClientAttempt(ctx, &mech.ClientInput{Creds: &creds.Client{}, Initial: true}); !errors.Is(err, mech.ErrInvalidCredentials) {
+	if _, err := (mech.Anonymous{}).ClientAttempt(ctx, &mech.ClientInput{Creds: &creds.Client{Trace: "a\x01"}, Initial: true}); !errors.Is(err, mech.ErrInvalidCredentials) {
 		t.Errorf("bad trace: %v", err)
 	}
 }

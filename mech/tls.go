@@ -91,3 +91,14 @@ func ServerEndPoint(cert *x509.Certificate) ([]byte, error) {
 	hh.Write(cert.Raw)
 	return hh.Sum(nil), nil
 }
+
+// VerifiedClientCN returns, on a server, the common name of the client's
+// TLS certificate when the handshake verified it (cs.VerifiedChains is not
+// empty), for [Channel.External]; otherwise "". Call it only on a server's
+// ConnectionState: on a client the peer is the server.
+func VerifiedClientCN(cs *tls.ConnectionState) string {
+	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.PeerCertificates) == 0 {
+		return ""
+	}
+	return cs.PeerCertificates[0].Subject.CommonName
+}

@@ -141,3 +141,25 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+func TestVerifiedClientCN(t *testing.T) {
+	if got := mech.VerifiedClientCN(nil); got != "" {
+		t.Errorf("nil: %q", got)
+	}
+	// A client-side state: the peer is the server, whose chain the client
+	// verified; a server must not call it so, but without client
+	// certificates a server's state has no verified chains.
+	_, scs, _ := tlsPair(t, tls.VersionTLS13)
+	if got := mech.VerifiedClientCN(&scs); got != "" {
+		t.Errorf("no client certificate: %q", got)
+	}
+	cert := &x509.Certificate{Subject: pkix.Name{CommonName: "user"}}
+	cs := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{cert}}
+	if got := mech.VerifiedClientCN(cs); got != "" {
+		t.Errorf("unverified certificate: %q", got)
+	}
+	cs.VerifiedChains = [][]*x509.Certificate{{cert}}
+	if got := mech.VerifiedClientCN(cs); got != "user" {
+		t.Errorf("verified certificate: %q", got)
+	}
+}

@@ -177,7 +177,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	ch := c.channel(clientCN)
-	cc := creds.Client{Authcid: o.user, Password: o.password, Token: o.token, Authzid: o.authzid}
+	ch.Host, ch.Port, _ = net.SplitHostPort(o.addr)
+	cc := creds.Client{Authcid: o.user, Password: o.password, Token: o.token, Authzid: o.authzid, Trace: o.trace}
 	name := o.mech
 	if name == "" {
 		if name, err = reg.Select(caps.mechs, cc, ch); err != nil {
@@ -239,27 +240,10 @@ func (o *options) tlsConfig() (*tls.Config, string, error) {
 }
 
 // registry returns a registry of every built-in client mechanism, in the
-// library's preference order, with OAUTHBEARER telling the server the host
-// and port it connected to and ANONYMOUS sending -trace.
+// library's preference order. OAUTHBEARER takes the host and port from the
+// channel, ANONYMOUS the trace from the credentials.
 func (o *options) registry() (*registry.Registry, error) {
-	host, port, _ := net.SplitHostPort(o.addr)
-	var mechs []registry.Mechanism
-	for _, n := range registry.BuiltinNames() {
-		var m registry.Mechanism
-		switch n {
-		case "OAUTHBEARER":
-			m = mech.OAuthBearer{Host: host, Port: port}
-		case "ANONYMOUS":
-			m = mech.Anonymous{Trace: o.trace}
-		default:
-			var ok bool
-			if m, ok = registry.Builtin(n); !ok {
-				return nil, fmt.Errorf("built-in mechanism %s missing", n)
-			}
-		}
-		mechs = append(mechs, m)
-	}
-	return registry.New(&registry.Config{InsecureClearSecret: o.insecure}, mechs...)
+	return registry.Named(&registry.Config{InsecureClearSecret: o.insecure}, registry.BuiltinNames()...)
 }
 
 // capabilities is what the server advertised.
