@@ -318,31 +318,27 @@ func checkCB(cb, header, data []byte) bool {
 func base64Len(n int) int { return (n + 2) / 3 * 4 }
 
 // mockKeys returns deterministic keys for an unknown user, which no proof
-// can match: the salt and keys are MACs of the user name under the server
-// secret.
+// can match: one MAC of the user name under the server secret gives the
+// salt and the keys. It costs one HMAC, about what a store lookup costs, so
+// that unknown users answer as fast as known ones.
 func (m Mechanism) mockKeys(h Hash, user string) Keys {
 	secret := m.Secret
 	if secret == nil {
 		secret = processSecret()
 	}
-	mk := func(label string) []byte {
-		mac := hmac.New(h.new, secret)
-		mac.Write([]byte(label))
-		mac.Write([]byte(h.name))
-		mac.Write([]byte{0})
-		mac.Write([]byte(user))
-		return mac.Sum(nil)
-	}
+	mac := hmac.New(h.new, secret)
+	mac.Write([]byte("saslkit scram mock keys\x00"))
+	mac.Write([]byte(h.name))
+	mac.Write([]byte{0})
+	mac.Write([]byte(user))
+	k := mac.Sum(nil)
 	iter := m.MockIterations
 	if iter <= 0 {
 		iter = 4096
 	}
-	return Keys{
-		Salt:       mk("saslkit scram mock salt\x00")[:16],
-		Iterations: iter,
-		StoredKey:  mk("saslkit scram mock stored key\x00"),
-		ServerKey:  mk("saslkit scram mock server key\x00"),
-	}
+	// The StoredKey is a MAC output, not the hash of any ClientKey anyone
+	// knows; the ServerKey is never used, since the proof fails first.
+	return Keys{Salt: k[:16], Iterations: iter, StoredKey: k, ServerKey: k}
 }
 
 var processSecret = sync.OnceValue(func() []byte {
