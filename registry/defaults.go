@@ -39,7 +39,8 @@ func builtin(name string, cfg *Config) (Mechanism, bool) {
 		return mech.Anonymous{}, true
 	}
 	if h, plus, ok := scram.HashByName(name); ok {
-		return scram.Mechanism{Hash: h, Plus: plus, Store: cfg.SCRAMStore}, true
+		return scram.Mechanism{Hash: h, Plus: plus, Store: cfg.SCRAMStore,
+			MockIterations: cfg.SCRAMMockIterations, Secret: cfg.SCRAMSecret}, true
 	}
 	return nil, false
 }

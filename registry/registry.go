@@ -62,6 +62,12 @@ type Config struct {
 	// SCRAMStore holds the users' SCRAM keys, for the SCRAM mechanisms
 	// that [Named] creates. If nil, they fail every exchange at the proof.
 	SCRAMStore scram.Store
+	// SCRAMMockIterations and SCRAMSecret configure how those mechanisms
+	// answer for unknown users ([scram.Mechanism.MockIterations] and
+	// [scram.Mechanism.Secret]): set the iteration count to what most
+	// stored keys use, so that "i=" does not tell unknown users apart.
+	SCRAMMockIterations int
+	SCRAMSecret         []byte
 	// TokenValidator checks bearer tokens for the XOAUTH2 and OAUTHBEARER
 	// mechanisms that [Named] creates. If nil, their credentials come back
 	// unverified, with an [*creds.ExternalError] holding the token.
@@ -150,7 +156,9 @@ func (r *Registry) Names() []string {
 // Server returns a server session for the mechanism named name (ignoring
 // case) over channel ch. It refuses mechanisms the registry would not
 // advertise on ch: an error wrapping [ErrUnknown], [ErrEncryptionRequired]
-// or [ErrNotOffered].
+// or [ErrNotOffered]. When the registry offers no channel-binding
+// mechanism, the session sees ch without its bindings, so that SCRAM does
+// not take a binding-capable client's "y" for a downgrade.
 func (r *Registry) Server(name string, ch mech.Channel) (*session.Server, error) {
 	m, ok := r.Lookup(name)
 	if !ok {
@@ -160,10 +168,30 @@ func (r *Registry) Server(name string, ch mech.Channel) (*session.Server, error)
 	if !ok {
 		return nil, ErrUnknown
 	}
-	if err := r.usable(m.Properties(), &ch); err != nil {
+	p := m.Properties()
+	if err := r.usable(p, &ch); err != nil {
 		return nil, err
 	}
+	if !p.ChannelBinding && len(ch.Bindings) > 0 && !r.offersBinding() {
+		// The channel could bind, but no -PLUS mechanism is offered: a
+		// client's "y" flag is then no sign of a downgrade, and a SCRAM
+		// server must not see bindings that would make it one.
+		ch.Bindings = nil
+	}
 	return session.NewServer(sm, ch, &r.cfg.Session), nil
+}
+
+// offersBinding reports whether the registry holds a server mechanism with
+// channel binding.
+func (r *Registry) offersBinding() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, m := range r.mechs {
+		if _, ok := m.(mech.Server); ok && m.Properties().ChannelBinding {
+			return true
+		}
+	}
+	return false
 }
 
 // Client returns a client session for the mechanism named name (ignoring

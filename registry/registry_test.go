@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/registry"
 )
 
@@ -492,5 +493,40 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	if got, want := len(r.Names()), 2+n*20+20; got != want {
 		t.Errorf("%d names registered, want %d", got, want)
+	}
+}
+
+// TestServerStripsBindings: without a -PLUS mechanism, a SCRAM server
+// accepts a binding-capable client's "y" on a TLS channel.
+func TestServerStripsBindings(t *testing.T) {
+	keys := &scram.MemoryStore{}
+	if err := keys.SetPassword("user", "pencil", 4096, scram.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	ch := mech.Channel{Secure: true, Bindings: []mech.Binding{{Type: mech.TLSExporter, Data: []byte("ekm")}}}
+	for _, tc := range []struct {
+		names []string
+		ok    bool
+	}{{[]string{"SCRAM-SHA-256"}, true}, {[]string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"}, false}} {
+		r, err := registry.Named(&registry.Config{SCRAMStore: keys, SCRAMMockIterations: 8192}, tc.names...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := r.Server("SCRAM-SHA-256", ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = srv.StartInitial(context.Background(), []byte("y,,n=user,r=abc"))
+		if (err == nil) != tc.ok {
+			t.Errorf("%v: y flag: %v", tc.names, err)
+		}
+		if err == nil {
+			// Unknown users get the configured iteration count.
+			srv, _ := r.Server("SCRAM-SHA-256", ch)
+			step, _ := srv.StartInitial(context.Background(), []byte("n,,n=nobody,r=abc"))
+			if !strings.HasSuffix(string(step.Challenge), ",i=8192") {
+				t.Errorf("mock iterations: %q", step.Challenge)
+			}
+		}
 	}
 }

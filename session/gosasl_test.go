@@ -89,3 +89,27 @@ func TestGoSASLFinalData(t *testing.T) {
 		}
 	}
 }
+
+// TestStepFailure: with FinalAsChallenge, the step carrying e= says so.
+func TestStepFailure(t *testing.T) {
+	store := &scram.MemoryStore{}
+	if err := store.SetPassword("user", "pencil", 4096, scram.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	m := scram.Mechanism{Store: store}
+	srv := session.NewServer(m, mech.Channel{}, &session.Config{FinalAsChallenge: true})
+	cli := session.NewClient(m, creds.Client{Authcid: "user", Password: "wrong"}, mech.Channel{}, nil)
+	ir, _, _ := cli.Start(ctx)
+	step, err := srv.StartInitial(ctx, ir)
+	if err != nil || step.Failure != nil {
+		t.Fatalf("server-first: %+v %v", step, err)
+	}
+	resp, _ := cli.Next(ctx, step.Challenge)
+	step, err = srv.Next(ctx, resp)
+	if err != nil || step.Done || !errors.Is(step.Failure, mech.ErrAuthFailed) || string(step.Challenge) != "e=invalid-proof" {
+		t.Fatalf("failure step: %+v %v", step, err)
+	}
+	if _, err := srv.Next(ctx, nil); !errors.Is(err, mech.ErrAuthFailed) {
+		t.Errorf("after the reply: %v", err)
+	}
+}

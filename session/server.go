@@ -18,6 +18,12 @@ type Step struct {
 	Done bool
 	// Creds are the client's credentials when Done is set.
 	Creds *creds.Server
+	// Failure, when not nil, reports that Challenge carries failure data
+	// (Config.FinalAsChallenge with a [mech.FailureError]): the exchange
+	// has failed with this error, and the session waits only for the
+	// client's reply before returning it. Protocol code can log it even if
+	// the client hangs up.
+	Failure error
 	// Verified reports that Creds have been verified, by the mechanism
 	// itself (SCRAM, a token validator) or against Config.Identities. When
 	// it is false the caller must verify Creds against the user's identity.
@@ -140,7 +146,7 @@ func (s *Server) attempt(ctx context.Context) (Step, error) {
 		if s.cfg.finalAsChallenge() && errors.As(err, &fe) {
 			s.state = stateFailing
 			s.fail = fe.Err
-			return Step{Challenge: fe.Data}, nil
+			return Step{Challenge: fe.Data, Failure: fe.Err}, nil
 		}
 		s.state = stateDone
 		return Step{}, err
