@@ -1,0 +1,105 @@
+package authserver
+
+import (
+	"flag"
+	"strings"
+	"time"
+)
+
+// Defaults for [Config].
+const (
+	// DefaultAuthTimeout is how long a client may take to send a line.
+	DefaultAuthTimeout = 60 * time.Second
+	// DefaultMaxConns is the default cap on concurrent connections.
+	DefaultMaxConns = 1000
+	// MaxLine is the longest line a client may send, CRLF included: room
+	// for a base64 SASL message of the session's default size limit and
+	// the command around it.
+	MaxLine = 64 << 10
+	// MaxFailures is how many failed authentication attempts a connection
+	// may make; the server then says goodbye and closes it. The cap keeps
+	// one connection from guessing passwords at wire speed.
+	MaxFailures = 5
+)
+
+// Config is the configuration the example servers share, usually filled in
+// from the command line by [Config.AddFlags]. The zero value listens
+// nowhere; [DefaultConfig] gives the servers' defaults.
+type Config struct {
+	// Listen is the address for plain connections, which may upgrade with
+	// STARTTLS. Empty means none.
+	Listen string
+	// ListenTLS is the address for implicit TLS. Empty means none.
+	ListenTLS string
+	// CertFile and KeyFile hold the server's certificate chain and key in
+	// PEM. If both are empty, a self-signed certificate for localhost and
+	// 127.0.0.1 is made at start.
+	CertFile, KeyFile string
+	// ClientCAFile holds the CA certificates, in PEM, that client
+	// certificates are verified against. If set, the server asks for a
+	// client certificate, and a verified one's common name is the identity
+	// EXTERNAL authenticates. If empty, no client certificate is asked for.
+	ClientCAFile string
+	// UsersFile is a Dovecot passwd-file ([ParseUsers]). If empty, the
+	// server has one user, "user", with the password "pencil".
+	UsersFile string
+	// TokensFile holds "name:token" lines ([ParseTokens]). If empty and
+	// UsersFile is empty too, the token "tok123" belongs to "user";
+	// otherwise no token is accepted.
+	TokensFile string
+	// Mechs lists the mechanisms to offer, comma-separated, in preference
+	// order. Empty means [DefaultMechanisms].
+	Mechs string
+	// InsecureAuth offers the mechanisms that send a password in the clear
+	// (PLAIN, LOGIN) and the IMAP LOGIN command on connections without TLS.
+	InsecureAuth bool
+	// AuthTimeout is how long the server waits for each line from a
+	// client, within an exchange or between commands, before it drops the
+	// client. Zero means DefaultAuthTimeout.
+	AuthTimeout time.Duration
+	// FailDelay is how long the server waits before it answers a failed
+	// authentication, on that connection only (Dovecot's auth penalty).
+	// Zero means no delay.
+	FailDelay time.Duration
+	// MaxConns caps the number of connections served at once; a client
+	// past the cap is told so and disconnected. Zero means
+	// DefaultMaxConns.
+	MaxConns int
+}
+
+// DefaultConfig returns the configuration the servers start with, listening
+// for plain connections on listen.
+func DefaultConfig(listen string) Config {
+	return Config{Listen: listen, AuthTimeout: DefaultAuthTimeout, MaxConns: DefaultMaxConns}
+}
+
+// AddFlags defines the servers' flags on fs, each defaulting to c's current
+// value and setting it when parsed.
+func (c *Config) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", c.Listen, "`address` for plain connections, with STARTTLS (empty: none)")
+	fs.StringVar(&c.ListenTLS, "listen-tls", c.ListenTLS, "`address` for implicit TLS (empty: none)")
+	fs.StringVar(&c.CertFile, "cert", c.CertFile, "server certificate chain in PEM `file` (default: self-signed for localhost)")
+	fs.StringVar(&c.KeyFile, "key", c.KeyFile, "server private key in PEM `file`")
+	fs.StringVar(&c.ClientCAFile, "client-ca", c.ClientCAFile, "CA certificates in PEM `file` to verify client certificates against; enables EXTERNAL")
+	fs.StringVar(&c.UsersFile, "users", c.UsersFile, "Dovecot passwd-`file` of name:{SCHEME}data lines (default: user/pencil)")
+	fs.StringVar(&c.TokensFile, "tokens", c.TokensFile, "`file` of name:token lines for XOAUTH2 and OAUTHBEARER")
+	fs.StringVar(&c.Mechs, "mechs", c.Mechs, "comma-separated mechanism `list`, in preference order (default: "+strings.Join(DefaultMechanisms, ",")+", plus EXTERNAL, OAUTHBEARER and XOAUTH2 when usable)")
+	fs.BoolVar(&c.InsecureAuth, "insecure-auth", c.InsecureAuth, "offer PLAIN, LOGIN and the IMAP LOGIN command without TLS")
+	fs.DurationVar(&c.AuthTimeout, "auth-timeout", c.AuthTimeout, "drop a client that sends no line for this `duration`")
+	fs.DurationVar(&c.FailDelay, "fail-delay", c.FailDelay, "wait this `duration` before answering a failed authentication, on that connection only")
+	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "most `connections` served at once")
+}
+
+func (c *Config) authTimeout() time.Duration {
+	if c.AuthTimeout <= 0 {
+		return DefaultAuthTimeout
+	}
+	return c.AuthTimeout
+}
+
+func (c *Config) maxConns() int {
+	if c.MaxConns <= 0 {
+		return DefaultMaxConns
+	}
+	return c.MaxConns
+}
