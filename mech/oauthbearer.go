@@ -134,7 +134,7 @@ func parseOAuthBearer(msg []byte) (*TokenRequest, error) {
 			}
 			r.Host, haveHost = v, true
 		case "port":
-			if havePort || len(v) > 5 {
+			if havePort || !validPort(v) {
 				return nil, invalid("OAUTHBEARER", "bad port")
 			}
 			r.Port, havePort = v, true
@@ -147,6 +147,20 @@ func parseOAuthBearer(msg []byte) (*TokenRequest, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// validPort reports whether p is 1*DIGIT (RFC 7628 section 3.1), at most
+// five digits.
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // isKVValue reports whether v is *(VCHAR / SP / HTAB / CR / LF).
@@ -183,7 +197,7 @@ func (OAuthBearer) ClientAttempt(_ context.Context, in *ClientInput) (ClientResu
 		if in.Channel != nil {
 			host, port = in.Channel.Host, in.Channel.Port
 		}
-		if !isKVValue(host) || !isKVValue(port) {
+		if !isKVValue(host) || len(host) > MaxField || port != "" && !validPort(port) {
 			return ClientResult{}, &Error{Mechanism: "OAUTHBEARER", Reason: "bad host or port", Err: ErrInvalidCredentials}
 		}
 		msg := gs2.Header{Flag: gs2.NoBinding, Authzid: user}.Append(make([]byte, 0, 64+len(user)+len(c.Token)))
