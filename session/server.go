@@ -46,7 +46,9 @@ type Server struct {
 	buf   [inline]mech.Pair
 	state state
 	steps int
-	done  Step  // the outcome, held while final data is out
+	// held and heldVerified are the outcome, held while final data is out.
+	held         *creds.Server
+	heldVerified bool
 	fail  error // the failure, held while failure data is out
 	// unverified holds credentials that completed without verification,
 	// for Verify.
@@ -98,7 +100,7 @@ func (s *Server) Next(ctx context.Context, response []byte) (Step, error) {
 		if len(response) != 0 {
 			return Step{}, ErrUnexpectedReply
 		}
-		return s.done, nil
+		return Step{Done: true, Creds: s.held, Verified: s.heldVerified}, nil
 	case stateFailing:
 		s.state = stateDone
 		return Step{}, s.fail
@@ -160,7 +162,7 @@ func (s *Server) attempt(ctx context.Context) (Step, error) {
 		step := Step{Done: true, Creds: res.Creds, Verified: verified, Final: res.Final, HasFinal: res.HasFinal}
 		if res.HasFinal && s.cfg.finalAsChallenge() {
 			s.state = stateFinal
-			s.done = Step{Done: true, Creds: res.Creds, Verified: verified}
+			s.held, s.heldVerified = res.Creds, verified
 			return Step{Challenge: res.Final}, nil
 		}
 		s.state = stateDone

@@ -170,5 +170,7 @@ const (
 	stateDone          // completed or failed
 )
 
-// inline is how many transcript pairs a session stores without allocating.
-const inline = 3
+// inline is how many transcript pairs a session stores without allocating:
+// enough for every built-in mechanism (SCRAM, LOGIN and the token error
+// flows keep two).
+const inline = 2

@@ -21,9 +21,10 @@ type KeyCache struct {
 	order [][32]byte
 }
 
-type cached struct{ clientKey, serverKey []byte }
+// cached are a client's derived keys.
+type cached struct{ clientKey, storedKey, serverKey []byte }
 
-func (c *KeyCache) keys(h Hash, password string, salt []byte, iter int) (clientKey, serverKey []byte) {
+func (c *KeyCache) keys(h Hash, password string, salt []byte, iter int) cached {
 	if c == nil {
 		return deriveClient(h, password, salt, iter)
 	}
@@ -32,9 +33,9 @@ func (c *KeyCache) keys(h Hash, password string, salt []byte, iter int) (clientK
 	e, ok := c.m[k]
 	c.mu.Unlock()
 	if ok {
-		return e.clientKey, e.serverKey
+		return e
 	}
-	clientKey, serverKey = deriveClient(h, password, salt, iter)
+	e = deriveClient(h, password, salt, iter)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
@@ -51,8 +52,8 @@ func (c *KeyCache) keys(h Hash, password string, salt []byte, iter int) (clientK
 		}
 		c.order = append(c.order, k)
 	}
-	c.m[k] = cached{clientKey, serverKey}
-	return clientKey, serverKey
+	c.m[k] = e
+	return e
 }
 
 // Len returns the number of cached entries.
@@ -65,9 +66,10 @@ func (c *KeyCache) Len() int {
 	return len(c.m)
 }
 
-func deriveClient(h Hash, password string, salt []byte, iter int) (clientKey, serverKey []byte) {
+func deriveClient(h Hash, password string, salt []byte, iter int) cached {
 	salted := saltedPassword(h, password, salt, iter)
-	return hmacSum(h, salted, "Client Key"), hmacSum(h, salted, "Server Key")
+	client := hmacSum(h, salted, "Client Key")
+	return cached{clientKey: client, storedKey: hashSum(h, client), serverKey: hmacSum(h, salted, "Server Key")}
 }
 
 func cacheKey(h Hash, password string, salt []byte, iter int) [32]byte {

@@ -35,7 +35,8 @@ type clientState struct {
 	nonce  []byte // the client nonce
 	bare   int    // where client-first-message-bare starts in the first response
 	// After the client-final message:
-	serverSig []byte
+	serverSig [64]byte
+	sigLen    int
 	verified  bool // a v= challenge was verified
 }
 
@@ -108,17 +109,19 @@ func (m Mechanism) clientFirst(in *mech.ClientInput) (mech.ClientResult, error) 
 	case len(ch.Bindings) > 0:
 		h.Flag = gs2.ClientOnly
 	}
-	n, err := nonce(m.Rand, m.NonceLen)
-	if err != nil {
-		return mech.ClientResult{}, err
-	}
-	st.nonce = n
-	msg := h.Append(make([]byte, 0, 64+len(user)+len(c.Authzid)))
+	sc := m.hash().getScratch()
+	defer sc.put()
+	msg := h.Append(make([]byte, 0, 64+2*len(user)+2*len(c.Authzid)+nonceLen(m.NonceLen)))
 	st.bare = len(msg)
 	msg = append(msg, "n="...)
 	msg = gs2.AppendName(msg, user)
 	msg = append(msg, ",r="...)
-	msg = append(msg, n...)
+	start := len(msg)
+	msg, err := appendNonce(msg, m.Rand, m.NonceLen, sc)
+	if err != nil {
+		return mech.ClientResult{}, err
+	}
+	st.nonce = msg[start:len(msg):len(msg)]
 	st.gs2 = msg[:st.bare:st.bare]
 	return mech.ClientResult{Response: msg, State: st}, nil
 }
@@ -187,12 +190,14 @@ func (m Mechanism) clientFinal(in *mech.ClientInput) (mech.ClientResult, error) 
 		}
 		password = p
 	}
-	clientKey, serverKey := m.Cache.keys(hh, password, salt, count)
+	k := m.Cache.keys(hh, password, salt, count)
 
+	sc := hh.getScratch()
+	defer sc.put()
 	// client-final-message-without-proof = "c=" base64(gs2-header cbind-data) ",r=" nonce
-	cb := make([]byte, 0, len(st.gs2)+len(st.cbData))
-	cb = append(cb, st.gs2...)
+	cb := append(sc.buf[:0], st.gs2...)
 	cb = append(cb, st.cbData...)
+	sc.buf = cb
 	msg := make([]byte, 0, 2+base64Len(len(cb))+3+len(rnonce)+3+base64Len(hh.size))
 	msg = append(msg, "c="...)
 	msg = appendB64(msg, cb)
@@ -200,28 +205,23 @@ func (m Mechanism) clientFinal(in *mech.ClientInput) (mech.ClientResult, error) 
 	msg = append(msg, rnonce...)
 
 	bare := first.Response[st.bare:]
-	am := make([]byte, 0, len(bare)+1+len(sf)+1+len(msg))
-	am = append(am, bare...)
+	am := append(sc.buf[:0], bare...)
 	am = append(am, ',')
 	am = append(am, sf...)
 	am = append(am, ',')
 	am = append(am, msg...)
+	sc.buf = am
 
-	storedKey := hashSum(hh, clientKey)
-	mac := hmac.New(hh.new, storedKey)
-	mac.Write(am)
-	proof := mac.Sum(nil)
+	proof := sc.mac(sc.a[:0], k.storedKey, am) // ClientSignature
 	for i := range proof {
-		proof[i] ^= clientKey[i]
+		proof[i] ^= k.clientKey[i]
 	}
 	msg = append(msg, ",p="...)
 	msg = appendB64(msg, proof)
 
-	mac = hmac.New(hh.new, serverKey)
-	mac.Write(am)
-	next := *st
-	next.serverSig = mac.Sum(nil)
-	return mech.ClientResult{Response: msg, State: &next}, nil
+	next := &clientState{gs2: st.gs2, cbData: st.cbData, nonce: st.nonce, bare: st.bare}
+	next.sigLen = copy(next.serverSig[:], sc.mac(sc.a[:0], k.serverKey, am))
+	return mech.ClientResult{Response: msg, State: next}, nil
 }
 
 // checkServerFinal checks a server-final message: "v=" with the expected
@@ -239,8 +239,8 @@ func (m Mechanism) checkServerFinal(st *clientState, final []byte) error {
 		}
 		return &ServerError{Value: string(val)}
 	case 'v':
-		sig, ok := decodeB64(val, len(st.serverSig))
-		if !ok || !hmac.Equal(sig, st.serverSig) {
+		sig, ok := decodeB64(val, st.sigLen)
+		if !ok || !hmac.Equal(sig, st.serverSig[:st.sigLen]) {
 			return m.clientErr("server signature does not verify", mech.ErrAuthFailed)
 		}
 		if err := checkExtensions(&a); err != nil {

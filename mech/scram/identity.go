@@ -49,8 +49,7 @@ func (i Identity) Compare(secret string) error {
 		}
 		secret = p
 	}
-	client, _ := deriveClient(h, secret, i.Keys.Salt, i.Keys.Iterations)
-	if !hmac.Equal(hashSum(h, client), i.Keys.StoredKey) {
+	if !hmac.Equal(deriveClient(h, secret, i.Keys.Salt, i.Keys.Iterations).storedKey, i.Keys.StoredKey) {
 		return creds.ErrBadCredentials
 	}
 	return nil

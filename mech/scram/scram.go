@@ -44,14 +44,20 @@ type Hash struct {
 	name string
 	new  func() hash.Hash
 	size int
+	// mech and plus are the mechanism names, made once.
+	mech, plus string
+}
+
+func newHash(name string, new func() hash.Hash, size int) Hash {
+	return Hash{name: name, new: new, size: size, mech: "SCRAM-" + name, plus: "SCRAM-" + name + "-PLUS"}
 }
 
 // The hash functions of the SCRAM family.
 var (
-	SHA1     = Hash{"SHA-1", sha1.New, sha1.Size}
-	SHA256   = Hash{"SHA-256", sha256.New, sha256.Size}
-	SHA512   = Hash{"SHA-512", sha512.New, sha512.Size}
-	SHA3_512 = Hash{"SHA3-512", func() hash.Hash { return sha3.New512() }, 64}
+	SHA1     = newHash("SHA-1", sha1.New, sha1.Size)
+	SHA256   = newHash("SHA-256", sha256.New, sha256.Size)
+	SHA512   = newHash("SHA-512", sha512.New, sha512.Size)
+	SHA3_512 = newHash("SHA3-512", func() hash.Hash { return sha3.New512() }, 64)
 )
 
 // Hashes lists the package's hash functions, strongest first.
@@ -69,11 +75,10 @@ func (h Hash) New() hash.Hash { return h.new() }
 // Mechanism returns the name of the SCRAM mechanism for h, with "-PLUS" if
 // plus is set: "SCRAM-SHA-256-PLUS".
 func (h Hash) Mechanism(plus bool) string {
-	n := "SCRAM-" + h.name
 	if plus {
-		n += "-PLUS"
+		return h.plus
 	}
-	return n
+	return h.mech
 }
 
 // HashByName returns the hash whose SCRAM mechanism name is name (upper

@@ -173,14 +173,14 @@ func (m Mechanism) serverFirst(ctx context.Context, in *mech.ServerInput) (mech.
 		return mech.ServerResult{}, ErrBadKeys
 	}
 
-	snonce, err := nonce(m.Rand, m.NonceLen)
-	if err != nil {
-		return mech.ServerResult{}, err
-	}
-	c := make([]byte, 0, 2+len(cnonce)+len(snonce)+3+base64Len(len(st.keys.Salt))+3+10)
+	sc := hh.getScratch()
+	defer sc.put()
+	c := make([]byte, 0, 2+len(cnonce)+nonceLen(m.NonceLen)+3+base64Len(len(st.keys.Salt))+3+10)
 	c = append(c, "r="...)
 	c = append(c, cnonce...)
-	c = append(c, snonce...)
+	if c, err = appendNonce(c, m.Rand, m.NonceLen, sc); err != nil {
+		return mech.ServerResult{}, err
+	}
 	c = append(c, ",s="...)
 	c = appendB64(c, st.keys.Salt)
 	c = append(c, ",i="...)
@@ -250,14 +250,18 @@ func (m Mechanism) serverFinal(in *mech.ServerInput) (mech.ServerResult, error) 
 	if len(proof) != base64Len(hh.size) {
 		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "bad proof length", mech.ErrInvalidResponse)
 	}
-	p, ok := decodeB64(proof, hh.size)
-	if !ok || len(p) != hh.size {
+	sc := hh.getScratch()
+	defer sc.put()
+	// Decode needs room for DecodedLen octets, which may be more than the
+	// proof's size when the input is corrupt.
+	p := sc.b[:strictB64.DecodedLen(len(proof))]
+	if n, err := strictB64.Decode(p, proof); err != nil || n != hh.size {
 		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "bad proof encoding", mech.ErrInvalidResponse)
 	}
 
 	// c= must carry the GS2 header as the client sent it, followed by the
 	// channel-binding data for "p=".
-	if !checkCB(cb, first[:st.gs2Len], st.cbData) {
+	if !checkCB(cb, first[:st.gs2Len], st.cbData, sc) {
 		return mech.ServerResult{}, m.fail(ErrValueBindingsDontMatch, "channel binding does not match", mech.ErrAuthFailed)
 	}
 	// The nonce must be the one we sent: it follows "r=" in server-first.
@@ -270,29 +274,23 @@ func (m Mechanism) serverFinal(in *mech.ServerInput) (mech.ServerResult, error) 
 	// AuthMessage = client-first-message-bare "," server-first-message ","
 	//               client-final-message-without-proof
 	bare := first[st.gs2Len:]
-	am := make([]byte, 0, len(bare)+1+len(serverFirst)+1+withoutProof)
-	am = append(am, bare...)
+	am := append(sc.buf[:0], bare...)
 	am = append(am, ',')
 	am = append(am, serverFirst...)
 	am = append(am, ',')
 	am = append(am, msg[:withoutProof]...)
+	sc.buf = am
 
-	mac := hmac.New(hh.new, st.keys.StoredKey)
-	mac.Write(am)
-	sig := mac.Sum(make([]byte, 0, 64))
+	sig := sc.mac(sc.a[:0], st.keys.StoredKey, am) // ClientSignature
 	for i := range sig {
 		sig[i] ^= p[i] // ClientKey = ClientProof XOR ClientSignature
 	}
-	d := hh.new()
-	d.Write(sig)
-	if !hmac.Equal(d.Sum(sig[:0:0]), st.keys.StoredKey) {
+	if !hmac.Equal(sc.sum(p[:0], sig), st.keys.StoredKey) {
 		return mech.ServerResult{}, m.fail(ErrValueInvalidProof, "invalid proof", mech.ErrAuthFailed)
 	}
-	mac = hmac.New(hh.new, st.keys.ServerKey)
-	mac.Write(am)
 	final := make([]byte, 0, 2+base64Len(hh.size))
 	final = append(final, "v="...)
-	final = appendB64(final, mac.Sum(sig[:0]))
+	final = appendB64(final, sc.mac(sc.a[:0], st.keys.ServerKey, am))
 	return mech.ServerResult{
 		Creds:    creds.NewVerifiedServer(m.Name(), st.user, st.authzid),
 		Final:    final,
@@ -301,15 +299,21 @@ func (m Mechanism) serverFinal(in *mech.ServerInput) (mech.ServerResult, error) 
 }
 
 // checkCB reports whether the c= value cb is base64 of header || data.
-func checkCB(cb, header, data []byte) bool {
+func checkCB(cb, header, data []byte, sc *scratch) bool {
 	want := len(header) + len(data)
 	if len(cb) != base64Len(want) {
 		return false
 	}
-	got, ok := decodeB64(cb, want)
-	if !ok || len(got) != want {
+	got := sc.buf[:0]
+	if room := strictB64.DecodedLen(len(cb)); cap(got) < room {
+		got = make([]byte, 0, room)
+	}
+	got = got[:strictB64.DecodedLen(len(cb))]
+	n, err := strictB64.Decode(got, cb)
+	if err != nil || n != want {
 		return false
 	}
+	got = got[:n]
 	// hmac.Equal compares in constant time; the binding data is secret
 	// from anyone outside the TLS connection.
 	return hmac.Equal(got[:len(header)], header) && hmac.Equal(got[len(header):], data)
@@ -326,12 +330,14 @@ func (m Mechanism) mockKeys(h Hash, user string) Keys {
 	if secret == nil {
 		secret = processSecret()
 	}
-	mac := hmac.New(h.new, secret)
-	mac.Write([]byte("saslkit scram mock keys\x00"))
-	mac.Write([]byte(h.name))
-	mac.Write([]byte{0})
-	mac.Write([]byte(user))
-	k := mac.Sum(nil)
+	sc := h.getScratch()
+	defer sc.put()
+	msg := append(sc.buf[:0], "saslkit scram mock keys\x00"...)
+	msg = append(msg, h.name...)
+	msg = append(msg, 0)
+	msg = append(msg, user...)
+	sc.buf = msg
+	k := sc.mac(make([]byte, 0, h.size), secret, msg)
 	iter := m.MockIterations
 	if iter <= 0 {
 		iter = 4096
@@ -349,37 +355,50 @@ var processSecret = sync.OnceValue(func() []byte {
 	return b
 })
 
-// nonce returns n (24 when n is 0) random printable characters other than
-// ",", the alphabet of RFC 5802 nonces, drawn from r by rejection: a byte
-// is used if it is such a character. Reading bytes that are already the
-// characters is what lets tests replay the RFC vectors' nonces exactly.
-func nonce(r io.Reader, n int) ([]byte, error) {
+// nonceLen returns the nonce length for a NonceLen setting.
+func nonceLen(n int) int {
+	switch {
+	case n <= 0:
+		return 24
+	case n > MaxNonce:
+		return MaxNonce
+	}
+	return n
+}
+
+// appendNonce appends nonceLen(n) random printable characters other than
+// ",", the alphabet of RFC 5802 nonces, drawn from r by rejection: a byte is
+// used if it is such a character. Reading bytes that are already the
+// characters is what lets tests replay the RFC vectors' nonces exactly. It
+// reads up to three times what it needs at once, so that crypto/rand is
+// usually called once.
+func appendNonce(dst []byte, r io.Reader, n int, sc *scratch) ([]byte, error) {
 	if r == nil {
 		r = rand.Reader
 	}
-	if n <= 0 {
-		n = 24
+	n = nonceLen(n)
+	buf := sc.buf[:0]
+	if cap(buf) < 3*MaxNonce {
+		buf = make([]byte, 0, 3*MaxNonce)
 	}
-	if n > MaxNonce {
-		n = MaxNonce
-	}
-	out := make([]byte, 0, n)
-	var buf [MaxNonce]byte
+	sc.buf = buf
+	buf = buf[:cap(buf)]
 	// 93 of 256 byte values are used: about 2.8 bytes a character. A source
 	// that yields none in 64 reads is broken.
-	for tries := 0; len(out) < n; tries++ {
+	for need, tries := n, 0; need > 0; tries++ {
 		if tries == 64 {
 			return nil, errors.New("saslkit/scram: random source yields no nonce characters")
 		}
-		b := buf[:n-len(out)]
-		if _, err := io.ReadFull(r, b); err != nil {
+		got, err := io.ReadAtLeast(r, buf[:min(3*need, len(buf))], need)
+		if err != nil {
 			return nil, err
 		}
-		for _, c := range b {
-			if c >= 0x21 && c <= 0x7e && c != ',' {
-				out = append(out, c)
+		for _, c := range buf[:got] {
+			if c >= 0x21 && c <= 0x7e && c != ',' && need > 0 {
+				dst = append(dst, c)
+				need--
 			}
 		}
 	}
-	return out, nil
+	return dst, nil
 }
