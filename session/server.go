@@ -49,7 +49,7 @@ type Server struct {
 	// held and heldVerified are the outcome, held while final data is out.
 	held         *creds.Server
 	heldVerified bool
-	fail  error // the failure, held while failure data is out
+	fail         error // the failure, held while failure data is out
 	// unverified holds credentials that completed without verification,
 	// for Verify.
 	unverified *creds.Server
