@@ -30,7 +30,9 @@ func (x *conn) capabilities() string {
 	if x.authenticated() {
 		return caps[0]
 	}
-	caps = append(caps, "SASL-IR")
+	if x.c.Backend().SASLIR() {
+		caps = append(caps, "SASL-IR")
+	}
 	if !x.c.TLS() {
 		caps = append(caps, "STARTTLS")
 	}

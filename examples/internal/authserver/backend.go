@@ -188,6 +188,9 @@ func (b *Backend) Accounts() []Account {
 // DefaultAccounts reports whether the embedded default accounts are served.
 func (b *Backend) DefaultAccounts() bool { return b.cfg.UsersFile == "" }
 
+// SASLIR reports whether the IMAP server advertises SASL-IR.
+func (b *Backend) SASLIR() bool { return !b.cfg.NoSASLIR }
+
 // PrintBanner writes what a server serves: its addresses, mechanisms and
 // accounts. The embedded default account's password and token are
 // printed, since they are documented; a file's secrets never are.

@@ -53,6 +53,10 @@ type Config struct {
 	// InsecureAuth offers the mechanisms that send a password in the clear
 	// (PLAIN, LOGIN) and the IMAP LOGIN command on connections without TLS.
 	InsecureAuth bool
+	// NoSASLIR leaves SASL-IR (RFC 4959) out of the IMAP server's
+	// capabilities, so that clients send no initial response. The server
+	// still accepts one.
+	NoSASLIR bool
 	// AuthTimeout is how long the server waits for each line from a
 	// client, within an exchange or between commands, before it drops the
 	// client. Zero means DefaultAuthTimeout.
@@ -85,6 +89,7 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TokensFile, "tokens", c.TokensFile, "`file` of name:token lines for XOAUTH2 and OAUTHBEARER")
 	fs.StringVar(&c.Mechs, "mechs", c.Mechs, "comma-separated mechanism `list`, in preference order (default: "+strings.Join(DefaultMechanisms, ",")+", plus EXTERNAL, OAUTHBEARER and XOAUTH2 when usable)")
 	fs.BoolVar(&c.InsecureAuth, "insecure-auth", c.InsecureAuth, "offer PLAIN, LOGIN and the IMAP LOGIN command without TLS")
+	fs.BoolVar(&c.NoSASLIR, "no-sasl-ir", c.NoSASLIR, "IMAP: do not advertise SASL-IR (initial responses are still accepted)")
 	fs.DurationVar(&c.AuthTimeout, "auth-timeout", c.AuthTimeout, "drop a client that sends no line for this `duration`")
 	fs.DurationVar(&c.FailDelay, "fail-delay", c.FailDelay, "wait this `duration` before answering a failed authentication, on that connection only")
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "most `connections` served at once")
