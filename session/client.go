@@ -18,7 +18,7 @@ type Client struct {
 	in      mech.ClientInput
 	buf     [inline]mech.Pair
 	state   state
-	steps   int
+	steps   int32
 	failure error
 }
 
@@ -83,7 +83,7 @@ func (c *Client) Next(ctx context.Context, challenge []byte) ([]byte, error) {
 }
 
 func (c *Client) attempt(ctx context.Context, challenge []byte) ([]byte, any, error) {
-	if max := c.cfg.maxSteps(); c.steps >= max {
+	if max := c.cfg.maxSteps(); int(c.steps) >= max {
 		return nil, nil, &LimitError{Err: ErrTooManySteps, Limit: max}
 	}
 	c.steps++

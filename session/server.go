@@ -45,11 +45,12 @@ type Server struct {
 	in    mech.ServerInput
 	buf   [inline]mech.Pair
 	state state
-	steps int
-	// held and heldVerified are the outcome, held while final data is out.
-	held         *creds.Server
+	// heldVerified goes with held, below; it sits here to pack the struct.
 	heldVerified bool
-	fail         error // the failure, held while failure data is out
+	steps        int32
+	// held is the outcome, held while final data is out.
+	held *creds.Server
+	fail error // the failure, held while failure data is out
 	// unverified holds credentials that completed without verification,
 	// for Verify.
 	unverified *creds.Server
@@ -133,7 +134,7 @@ func (s *Server) checkSize(msg []byte) error {
 }
 
 func (s *Server) attempt(ctx context.Context) (Step, error) {
-	if max := s.cfg.maxSteps(); s.steps >= max {
+	if max := s.cfg.maxSteps(); int(s.steps) >= max {
 		s.state = stateDone
 		return Step{}, &LimitError{Err: ErrTooManySteps, Limit: max}
 	}

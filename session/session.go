@@ -69,7 +69,7 @@ const (
 // after it is first used.
 type Config struct {
 	// MaxSteps is the most times the session calls its mechanism. Zero
-	// means DefaultMaxSteps.
+	// means DefaultMaxSteps; values above 2^20 mean 2^20.
 	MaxSteps int
 	// MaxMessage is the size limit, in octets, of each message a session
 	// accepts from its peer. Zero means DefaultMaxMessage.
@@ -101,8 +101,12 @@ func (c *Config) maxSteps() int {
 	if c == nil || c.MaxSteps <= 0 {
 		return DefaultMaxSteps
 	}
-	return c.MaxSteps
+	return min(c.MaxSteps, maxMaxSteps)
 }
+
+// maxMaxSteps caps Config.MaxSteps: no mechanism needs more, and the step
+// counter stays far from overflowing.
+const maxMaxSteps = 1 << 20
 
 func (c *Config) maxMessage() int {
 	if c == nil || c.MaxMessage <= 0 {
