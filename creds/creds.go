@@ -20,6 +20,7 @@
 package creds
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -279,7 +280,9 @@ func (s *Server) check(id Identity) error {
 }
 
 // equalConstantTime reports whether a and b are equal, in time that depends
-// only on their lengths.
+// on neither their contents nor which is longer: both are hashed first, so
+// that comparing does not reveal the stored secret's length either.
 func equalConstantTime(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }

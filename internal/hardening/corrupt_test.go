@@ -30,6 +30,7 @@ const (
 // complete an exchange for user/pencil/tok123.
 type world struct {
 	reg   *registry.Registry
+	keys  *scram.MemoryStore // the server's SCRAM keys
 	srvCh mech.Channel
 	cliCh mech.Channel
 }
@@ -79,6 +80,7 @@ func newWorld(t testing.TB, finalAsChallenge bool) *world {
 	binding := []mech.Binding{{Type: mech.TLSExporter, Data: []byte("0123456789abcdef0123456789abcdef")}}
 	return &world{
 		reg:   reg,
+		keys:  keys,
 		srvCh: mech.Channel{Secure: true, Bindings: binding, External: user},
 		cliCh: mech.Channel{Secure: true, Bindings: binding, External: user},
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -146,12 +147,17 @@ func TestEnumeration(t *testing.T) {
 // the proof, or the raw client message.
 func TestNoSecretsInErrors(t *testing.T) {
 	w := newWorld(t, true)
-	keys, err := scram.Derive(scram.SHA256, password, []byte("fixed salt"), 4096, false)
-	if err != nil {
-		t.Fatal(err)
+	secrets := []string{password, token}
+	// The server's own stored keys, in every encoding an error could use.
+	for _, h := range scram.Hashes {
+		k, err := w.keys.Keys(ctx, h, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range [][]byte{k.StoredKey, k.ServerKey} {
+			secrets = append(secrets, base64.StdEncoding.EncodeToString(key), hex.EncodeToString(key), string(key))
+		}
 	}
-	secrets := []string{password, token,
-		base64.StdEncoding.EncodeToString(keys.StoredKey), base64.StdEncoding.EncodeToString(keys.ServerKey)}
 	checked := 0
 	for _, name := range registry.BuiltinNames() {
 		var toSrv [][]byte

@@ -86,7 +86,9 @@ func decodeB64(b []byte, max int) ([]byte, bool) {
 	}
 	out := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
 	n, err := strictB64.Decode(out, b)
-	if err != nil {
+	if err != nil || n > max {
+		// The encoded length bounds the decoded one only to within two
+		// octets; the decoded length is the limit.
 		return nil, false
 	}
 	return out[:n], true

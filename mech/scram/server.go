@@ -159,6 +159,9 @@ func (m Mechanism) serverFirst(ctx context.Context, in *mech.ServerInput) (mech.
 	}
 
 	hh := m.hash()
+	// The mock keys are made for every user, known or not, so that an
+	// unknown user costs what a known one costs.
+	mock := m.mockKeys(hh, st.user)
 	if m.Store != nil {
 		st.keys, err = m.Store.Keys(ctx, hh, st.user)
 	} else {
@@ -166,7 +169,7 @@ func (m Mechanism) serverFirst(ctx context.Context, in *mech.ServerInput) (mech.
 	}
 	switch {
 	case errors.Is(err, ErrUnknownUser):
-		st.keys = m.mockKeys(hh, st.user)
+		st.keys = mock
 	case err != nil:
 		return mech.ServerResult{}, err
 	case !st.keys.valid(hh):
