@@ -1,6 +1,8 @@
 package scram
 
 import (
+	"bytes"
+	"crypto/subtle"
 	"hash"
 	"sync"
 )
@@ -64,25 +66,29 @@ func (s *scratch) mac(dst, key, msg []byte) []byte {
 		s.inner.Write(key)
 		key = s.inner.Sum(s.key[:0])
 	}
-	s.setPad(key, 0x36)
+	s.setPad(key, ipad)
 	s.inner.Reset()
 	s.inner.Write(s.pad)
 	s.inner.Write(msg)
 	ih := s.inner.Sum(s.ihash[:0])
-	s.setPad(key, 0x5c)
+	s.setPad(key, opad)
 	s.outer.Reset()
 	s.outer.Write(s.pad)
 	s.outer.Write(ih)
 	return s.outer.Sum(dst)
 }
 
-func (s *scratch) setPad(key []byte, v byte) {
-	for i := range s.pad {
-		s.pad[i] = v
-	}
-	for i, k := range key {
-		s.pad[i] ^= k
-	}
+// ipad and opad are RFC 2104's pad bytes, a block's worth for every hash
+// here (SHA-512's block is the longest, 128 octets).
+var (
+	ipad = bytes.Repeat([]byte{0x36}, 128)
+	opad = bytes.Repeat([]byte{0x5c}, 128)
+)
+
+// setPad sets s.pad to key XOR pad, key zero-extended to the block size.
+func (s *scratch) setPad(key, pad []byte) {
+	copy(s.pad, pad)
+	subtle.XORBytes(s.pad, s.pad[:len(key)], key)
 }
 
 // sum appends H(msg) to dst.
