@@ -242,8 +242,10 @@ func (s *Server) Verify(id Identity) error {
 		// decides.
 		return s.check(nil)
 	}
-	if d, ok := id.(decoyIdentity); ok {
-		_ = s.check(d)
+	if _, ok := id.(decoyIdentity); ok {
+		// id, not the asserted value: boxing that again would allocate,
+		// and the decoy path must cost what the real one costs.
+		_ = s.check(id)
 		return ErrBadCredentials
 	}
 	if id == nil {
