@@ -2,8 +2,6 @@ package interop
 
 import (
 	"bytes"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,21 +50,8 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{bin: t.TempDir(), pki: authtest.NewPKI(t)}
-	dir := t.TempDir()
-	e.clientCert = filepath.Join(dir, "client.pem")
-	e.clientKey = filepath.Join(dir, "client.key")
-	key, err := x509.MarshalPKCS8PrivateKey(e.pki.Client.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for path, b := range map[string]*pem.Block{
-		e.clientCert: {Type: "CERTIFICATE", Bytes: e.pki.Client.Certificate[0]},
-		e.clientKey:  {Type: "PRIVATE KEY", Bytes: key},
-	} {
-		if err := os.WriteFile(path, pem.EncodeToMemory(b), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.clientCert, e.clientKey = e.pki.ClientCertFile, e.pki.ClientKeyFile
+	var err error
 	if e.script, err = filepath.Abs(filepath.Join("testdata", "client.py")); err != nil {
 		t.Fatal(err)
 	}

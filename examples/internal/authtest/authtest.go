@@ -6,14 +6,8 @@ package authtest
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,6 +16,7 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/examples/internal/authserver"
+	"github.com/saslkit/saslkit/internal/testpki"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/registry"
 	"github.com/saslkit/saslkit/session"
@@ -40,87 +35,19 @@ type PKI struct {
 	CAFile, CertFile, KeyFile string
 	// Roots holds the CA, for clients.
 	Roots *x509.CertPool
-	// Client is the client certificate, CN=user.
-	Client tls.Certificate
+	// Client is the client certificate, CN=user, and ClientCertFile and
+	// ClientKeyFile its PEM files.
+	Client                        tls.Certificate
+	ClientCertFile, ClientKeyFile string
 }
 
-// NewPKI makes the certificates, with ECDSA P-256 keys.
+// NewPKI makes the certificates (package testpki).
 func NewPKI(t testing.TB) *PKI {
 	t.Helper()
-	dir := t.TempDir()
-	now := time.Now()
-	caKey := newKey(t)
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "authtest CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER := create(t, caTmpl, caTmpl, caKey, caKey)
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &PKI{Roots: x509.NewCertPool()}
-	p.Roots.AddCert(ca)
-	p.CAFile = writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER)
-
-	srvKey := newKey(t)
-	srvDER := create(t, &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}, ca, srvKey, caKey)
-	p.CertFile = writePEM(t, dir, "server.pem", "CERTIFICATE", srvDER)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(srvKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.KeyFile = writePEM(t, dir, "server.key", "PRIVATE KEY", keyDER)
-
-	cliKey := newKey(t)
-	cliDER := create(t, &x509.Certificate{
-		SerialNumber: big.NewInt(3),
-		Subject:      pkix.Name{CommonName: "user"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}, ca, cliKey, caKey)
-	p.Client = tls.Certificate{Certificate: [][]byte{cliDER}, PrivateKey: cliKey}
+	tp := testpki.New(t, "")
+	p := &PKI{CAFile: tp.CAFile, CertFile: tp.CertFile, KeyFile: tp.KeyFile, Roots: tp.Roots}
+	p.Client, p.ClientCertFile, p.ClientKeyFile = tp.Client(t, "client", "user")
 	return p
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func create(t testing.TB, tmpl, parent *x509.Certificate, key, signer *ecdsa.PrivateKey) []byte {
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
-}
-
-func writePEM(t testing.TB, dir, name, typ string, der []byte) string {
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // ClientTLS returns a client TLS configuration that trusts the CA, for
