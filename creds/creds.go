@@ -1,69 +1,83 @@
-// Package creds holds the credentials of a SASL (RFC 4422) exchange: what a
-// client sends, what a server mechanism produces, and the identities a server
-// verifies them against.
+// Package creds holds the credentials of a SASL (RFC 4422) exchange and the
+// one place where a server checks them.
 //
-// A client holds a [Client]: an authentication identity (authcid), a password
-// or a bearer token, and an optional authorization identity (authzid).
+// # Client
 //
-// A server mechanism produces a [Server] once an exchange completes. The
-// application looks up the [Identity] named by [Server.Authcid] and calls
-// [Server.Verify]. Verification reports its outcome as an error: nil means
-// the credentials are good, [ErrBadCredentials] means they are not,
-// [ErrUnusable] means the mechanism cannot verify against that kind of
-// identity (CRAM-MD5 against a hashed password), and an [*ExternalError]
-// means the mechanism's credentials must be checked outside saslkit (a
-// bearer token, or a TLS client certificate for EXTERNAL).
+// A client authenticates with a [Client]: a user name, a password or a
+// bearer token, and an optional authorization identity.
+//
+// # Server: where a secret is checked
+//
+// A server keeps its accounts in a [Store], and checks every secret through
+// one [Verifier] built on it. Server mechanisms never read the store
+// themselves: PLAIN and LOGIN call [Verifier.CheckPassword], CRAM-MD5
+// [Verifier.CheckClear], and the SCRAM family [Verifier.LookupSCRAM]. The
+// Verifier is where the defences live, once for every mechanism:
+//
+//   - An unknown user is checked against a decoy that costs what the
+//     store's accounts cost, and fails with [ErrBadCredentials], the error
+//     of a wrong password. SCRAM gets mock keys shaped like the store's
+//     (salt length, iteration count), stable across restarts when
+//     [Verifier.Secret] is set.
+//   - Password checks run at most [Verifier.MaxConcurrent] at a time, so
+//     that memory-hard hashes cannot exhaust memory before authentication.
+//   - Success yields the account's canonical name, [Identity.AccountName],
+//     never the client's spelling of it.
+//
+// An account is an [Identity]. What a mechanism needs from it is an
+// optional capability, a small interface: [PasswordChecker] (PLAIN, LOGIN),
+// [ClearSecretHolder] (CRAM-MD5), [SCRAMKeyHolder] (SCRAM). [Account] is
+// the record that has all three, so that one record serves PLAIN and SCRAM,
+// and [MemoryStore] is a Store of Accounts.
+//
+// A server session (package [github.com/saslkit/saslkit/session]) ends
+// with a [Principal]: who authenticated, by the store, a token validator or
+// the transport, and whom it acts as once the [Authorizer] allowed it.
 //
 // Passwords and user names are prepared with SASLprep (RFC 4013, package
-// [github.com/saslkit/saslkit/creds/prep]) on both sides of a comparison
-// unless an identity opts out.
+// [github.com/saslkit/saslkit/creds/prep]) unless an account opts out.
 package creds
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
+	"context"
 	"errors"
 	"fmt"
+
+	"github.com/saslkit/saslkit/creds/prep"
 )
 
-// Errors returned by [Server.Verify] and [Identity.Compare]. Match them with
-// errors.Is.
+// Errors of the server side. Match them with errors.Is.
 var (
-	// ErrBadCredentials means the credentials do not match the identity, or
-	// that there is no identity (an unknown user). The two are deliberately
-	// indistinguishable.
+	// ErrBadCredentials means the secret does not match the account, or
+	// that there is no such account. The two are deliberately
+	// indistinguishable, in error, steps and cost.
 	ErrBadCredentials = errors.New("saslkit/creds: invalid credentials")
 
-	// ErrUnusable means the mechanism cannot verify its credentials against
-	// this kind of identity, for example CRAM-MD5 against an identity that
-	// holds only a password hash (pysasl's MechanismUnusable).
-	ErrUnusable = errors.New("saslkit/creds: mechanism cannot verify this identity")
+	// ErrUnauthorized means the authenticated user may not act as the
+	// authorization identity it asked for. It is an authorization failure,
+	// not an authentication failure, and protocols report the two
+	// differently (IMAP [AUTHORIZATIONFAILED], SMTP 535, XMPP
+	// invalid-authzid).
+	ErrUnauthorized = errors.New("saslkit/creds: not authorized to act as the requested identity")
+
+	// ErrUnknownUser is what a [Store] returns, wrapped or not, for a name
+	// it holds no account for. A [Verifier] never passes it on: it turns it
+	// into [ErrBadCredentials] after the same work as a wrong secret.
+	ErrUnknownUser = errors.New("saslkit/creds: unknown user")
+
+	// ErrMisconfigured means the server's configuration cannot support
+	// what was asked, such as a store that holds no SCRAM keys for a
+	// SCRAM mechanism. It is reported when a registry or session is built,
+	// never as a failed login.
+	ErrMisconfigured = errors.New("saslkit/creds: misconfigured")
 )
-
-// ExternalError reports that the credentials must be verified outside of
-// saslkit: a bearer token (XOAUTH2, OAUTHBEARER) by the token issuer, or an
-// EXTERNAL authorization by the transport (pysasl's
-// ExternalVerificationRequired). Match it with errors.As.
-//
-// The token is deliberately not part of Error's text.
-type ExternalError struct {
-	// Token is the bearer token to verify, or empty for EXTERNAL.
-	Token string
-}
-
-func (e *ExternalError) Error() string {
-	if e.Token != "" {
-		return "saslkit/creds: token requires external verification"
-	}
-	return "saslkit/creds: external verification required"
-}
 
 // Client holds the credentials a client authenticates with.
 //
 // Which fields a mechanism uses is stated by the mechanism: PLAIN, LOGIN,
 // CRAM-MD5 and SCRAM use Password; XOAUTH2 and OAUTHBEARER use Token;
-// EXTERNAL uses only Authzid. Keeping the password and the token apart lets
-// a client pick a mechanism it can actually run.
+// EXTERNAL uses only Authzid; ANONYMOUS only Trace. Keeping the password and
+// the token apart lets a client pick a mechanism it can actually run.
 type Client struct {
 	// Authcid is the authentication identity: the user name.
 	Authcid string
@@ -79,212 +93,132 @@ type Client struct {
 	Trace string
 }
 
-// Verifier checks a mechanism's final credentials against an identity.
-// Mechanisms create one for each [Server] they produce. Verify is called only
-// with a non-nil identity whose name matches the credentials; it returns nil,
-// or an error wrapping [ErrBadCredentials] or [ErrUnusable], or an
-// [*ExternalError].
-type Verifier interface {
-	Verify(id Identity) error
+// Principal is the outcome of a server exchange that completed: the
+// account that authenticated, by its canonical name, and the identity it
+// acts as. A server session hands one to the application only once the
+// account was authenticated (by the [Verifier], a token validator or the
+// transport) and authorized ([Authorize]). A Principal is immutable and
+// safe for concurrent use.
+type Principal struct {
+	mech      string
+	account   string
+	authzid   string
+	trace     string
+	anonymous bool
 }
 
-// VerifierFunc adapts a function to a [Verifier].
-type VerifierFunc func(id Identity) error
-
-// Verify calls f(id).
-func (f VerifierFunc) Verify(id Identity) error { return f(id) }
-
-// Server holds the credentials a server mechanism produced at the end of a
-// successful exchange. A Server is immutable and safe for concurrent use.
-type Server struct {
-	mech    string
-	authcid string
-	authzid string
-	kind    kind
-	secret  string // password or token, by kind
-	v       Verifier
+// NewPrincipal returns the principal of account, authenticated by
+// mechanism mech, which asked to act as authzid (empty: as itself).
+// Mechanisms call it once they have verified account; account must be the
+// canonical name the verification returned.
+func NewPrincipal(mech, account, authzid string) *Principal {
+	return &Principal{mech: mech, account: account, authzid: authzid}
 }
 
-type kind uint8
-
-const (
-	kindVerifier kind = iota
-	kindPassword
-	kindToken
-	kindExternal
-	kindAnonymous
-	kindVerified
-)
-
-// NewServer returns the credentials produced by mechanism mech for authcid,
-// which asked to act as authzid (empty: no authorization identity). v checks
-// them against an identity; if v is nil, [Server.Verify] always fails.
-func NewServer(mech, authcid, authzid string, v Verifier) *Server {
-	return &Server{mech: mech, authcid: authcid, authzid: authzid, v: v}
+// NewAnonymous returns the principal of an ANONYMOUS login (RFC 4505) with
+// the client's trace token, possibly empty. It names no account.
+func NewAnonymous(mech, trace string) *Principal {
+	return &Principal{mech: mech, trace: trace, anonymous: true}
 }
 
-// NewPasswordServer returns credentials that verify by comparing password
-// with the identity's secret ([Identity.Compare]), as PLAIN and LOGIN do.
-func NewPasswordServer(mech, authcid, authzid, password string) *Server {
-	return &Server{mech: mech, authcid: authcid, authzid: authzid, kind: kindPassword, secret: password}
-}
+// Mechanism returns the name of the mechanism that authenticated.
+func (p *Principal) Mechanism() string { return p.mech }
 
-// NewTokenServer returns credentials carrying a bearer token. Verify returns
-// an [*ExternalError] holding the token: the token's issuer must check it.
-func NewTokenServer(mech, authcid, authzid, token string) *Server {
-	return &Server{mech: mech, authcid: authcid, authzid: authzid, kind: kindToken, secret: token}
-}
+// Account returns the canonical name of the account that authenticated:
+// the name its [Identity] has in the store, whatever spelling the client
+// used. It is empty for an anonymous principal.
+func (p *Principal) Account() string { return p.account }
 
-// NewAnonymousServer returns anonymous credentials (ANONYMOUS, RFC 4505)
-// with the client's trace token, possibly empty. They name no user: Authcid
-// is empty, [Server.Anonymous] reports true, and Verify returns
-// [ErrUnusable], since there is nothing to verify.
-func NewAnonymousServer(mech, trace string) *Server {
-	return &Server{mech: mech, kind: kindAnonymous, secret: trace}
-}
+// Authzid returns the authorization identity, prepared with SASLprep, or
+// "" when the client asked for none or asked for its own account.
+func (p *Principal) Authzid() string { return p.authzid }
 
-// Anonymous reports whether the credentials are anonymous: they name no
-// user, and the application decides what an anonymous client may do.
-func (s *Server) Anonymous() bool { return s.kind == kindAnonymous }
-
-// Trace returns the trace token of anonymous credentials, or "".
-func (s *Server) Trace() string {
-	if s.kind != kindAnonymous {
-		return ""
+// Effective returns the identity the session acts as: the authzid, or the
+// account when there is none.
+func (p *Principal) Effective() string {
+	if p.authzid != "" {
+		return p.authzid
 	}
-	return s.secret
+	return p.account
 }
 
-// NewVerifiedServer returns credentials that the mechanism already verified
-// during the exchange, against a credential store (SCRAM) or a token
-// validator. Verify returns nil whatever the identity; [Server.Verified]
-// reports true.
-func NewVerifiedServer(mech, authcid, authzid string) *Server {
-	return &Server{mech: mech, authcid: authcid, authzid: authzid, kind: kindVerified}
+// Anonymous reports whether the principal is anonymous (ANONYMOUS): it
+// names no account, and the application decides what a guest may do.
+func (p *Principal) Anonymous() bool { return p.anonymous }
+
+// Trace returns the trace token of an anonymous principal, or "".
+func (p *Principal) Trace() string { return p.trace }
+
+// String describes the principal, for logs.
+func (p *Principal) String() string {
+	if p.anonymous {
+		return p.mech + " anonymous"
+	}
+	if p.authzid != "" {
+		return fmt.Sprintf("%s account=%q authzid=%q", p.mech, p.account, p.authzid)
+	}
+	return fmt.Sprintf("%s account=%q", p.mech, p.account)
 }
 
-// Password returns the clear password the client sent, and true, for
-// credentials from [NewPasswordServer] (PLAIN, LOGIN); otherwise "" and
-// false. It exists for upgrading stored credentials after a verified login
-// (see package scram's Upgrade); never log it.
-func (s *Server) Password() (string, bool) {
-	if s.kind != kindPassword {
-		return "", false
-	}
-	return s.secret, true
+// Authorizer decides whether an authenticated account may act as another
+// identity. It is called only after authentication succeeded, and only
+// when the client asked for an authzid other than its own account; both
+// names are canonical (the account's name in the store, the authzid
+// prepared with SASLprep). It returns nil to allow, an error wrapping
+// [ErrUnauthorized] to refuse, and any other error for a temporary
+// failure. It must be safe for concurrent use.
+type Authorizer interface {
+	Authorize(ctx context.Context, account, authzid string) error
 }
 
-// Verified reports whether the mechanism already verified the credentials
-// during the exchange, so that no identity is needed.
-func (s *Server) Verified() bool { return s.kind == kindVerified }
+// AuthorizerFunc adapts a function to an [Authorizer].
+type AuthorizerFunc func(ctx context.Context, account, authzid string) error
 
-// NewExternalServer returns credentials for an identity established outside
-// SASL, such as a TLS client certificate (EXTERNAL). authcid is the identity
-// the transport vouches for, or empty when it vouches for none. Verify
-// returns an [*ExternalError] with no token.
-func NewExternalServer(mech, authcid, authzid string) *Server {
-	return &Server{mech: mech, authcid: authcid, authzid: authzid, kind: kindExternal}
+// Authorize calls f(ctx, account, authzid).
+func (f AuthorizerFunc) Authorize(ctx context.Context, account, authzid string) error {
+	return f(ctx, account, authzid)
 }
 
-// Mechanism returns the name of the mechanism that produced the credentials.
-func (s *Server) Mechanism() string { return s.mech }
+// SelfOnly is the default [Authorizer], Cyrus SASL's default proxy policy:
+// an account may act only as itself. Since an authzid naming the account
+// itself never reaches an Authorizer, SelfOnly refuses every call.
+var SelfOnly Authorizer = AuthorizerFunc(func(context.Context, string, string) error {
+	return ErrUnauthorized
+})
 
-// Authcid returns the authentication identity as the client sent it.
-func (s *Server) Authcid() string { return s.authcid }
-
-// Authzid returns the authorization identity the client asked for, or the
-// empty string when it asked for none. Use [Server.Effective] for the
-// identity the session acts as.
-func (s *Server) Authzid() string { return s.authzid }
-
-// HasAuthzid reports whether the client asked for an authorization identity.
-func (s *Server) HasAuthzid() bool { return s.authzid != "" }
-
-// Effective returns the identity the session acts as once authorized: the
-// authzid, or the authcid when the client asked for no authzid.
-func (s *Server) Effective() string {
-	if s.authzid != "" {
-		return s.authzid
+// Authorize applies the policy a (nil means [SelfOnly]) to p, an
+// authenticated principal, and returns the principal to hand to the
+// application. The authzid is prepared with SASLprep first; one that
+// prepares to p's account is the account itself, and is dropped without
+// asking a. An authzid that fails SASLprep is refused with
+// [ErrUnauthorized].
+func Authorize(ctx context.Context, a Authorizer, p *Principal) (*Principal, error) {
+	if p.anonymous || p.authzid == "" {
+		return p, nil
 	}
-	return s.authcid
+	z := p.authzid
+	if z != p.account {
+		var err error
+		if z, err = prep.Query(z); err != nil || z == "" {
+			return nil, ErrUnauthorized
+		}
+	}
+	if z == p.account || samePrepared(z, p.account) {
+		return NewPrincipal(p.mech, p.account, ""), nil
+	}
+	if a == nil {
+		a = SelfOnly
+	}
+	if err := a.Authorize(ctx, p.account, z); err != nil {
+		return nil, err
+	}
+	return NewPrincipal(p.mech, p.account, z), nil
 }
 
-// String describes the credentials without any secret.
-func (s *Server) String() string {
-	if s.kind == kindAnonymous {
-		return s.mech + " anonymous"
-	}
-	return fmt.Sprintf("%s authcid=%q authzid=%q", s.mech, s.authcid, s.authzid)
-}
-
-// Verify checks the credentials against id.
-//
-// Credentials from [NewTokenServer] and [NewExternalServer] always return an
-// [*ExternalError], and those from [NewVerifiedServer] always return nil,
-// whatever id is.
-//
-// A nil id stands for an unknown user: Verify does the same work it would
-// for a wrong password and returns [ErrBadCredentials], so the two cannot be
-// told apart. An id whose name does not match [Server.Authcid] after
-// SASLprep also gives ErrBadCredentials. Otherwise Verify returns what the
-// mechanism's [Verifier] returns: nil, an error wrapping ErrBadCredentials or
-// [ErrUnusable], or an [*ExternalError].
-//
-// Verify checks authentication only. Whether the authcid may act as the
-// authzid is a separate decision.
-func (s *Server) Verify(id Identity) error {
-	if s == nil {
-		return ErrBadCredentials
-	}
-	switch s.kind {
-	case kindToken, kindExternal, kindVerified, kindAnonymous:
-		// The identity plays no part: the token issuer or the transport
-		// decides.
-		return s.check(nil)
-	}
-	if _, ok := id.(decoyIdentity); ok {
-		// id, not the asserted value: boxing that again would allocate,
-		// and the decoy path must cost what the real one costs.
-		_ = s.check(id)
-		return ErrBadCredentials
-	}
-	if id == nil {
-		// Run the mechanism's check against a decoy so that an unknown user
-		// costs what a wrong password costs.
-		_ = s.check(decoy)
-		return ErrBadCredentials
-	}
-	if !NamesEqual(s.authcid, id.Authcid()) {
-		_ = s.check(decoy)
-		return ErrBadCredentials
-	}
-	return s.check(id)
-}
-
-// check runs the mechanism's own check against id.
-func (s *Server) check(id Identity) error {
-	switch s.kind {
-	case kindPassword:
-		return id.Compare(s.secret)
-	case kindToken:
-		return &ExternalError{Token: s.secret}
-	case kindExternal:
-		return &ExternalError{}
-	case kindAnonymous:
-		return ErrUnusable
-	case kindVerified:
-		return nil
-	}
-	if s.v == nil {
-		return ErrBadCredentials
-	}
-	return s.v.Verify(id)
-}
-
-// equalConstantTime reports whether a and b are equal, in time that depends
-// on neither their contents nor which is longer: both are hashed first, so
-// that comparing does not reveal the stored secret's length either.
-func equalConstantTime(a, b string) bool {
-	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
-	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+// samePrepared reports whether the prepared authzid z names account, whose
+// canonical name may be in another form. Taking an authzid for the account
+// itself grants nothing, so the match may be loose.
+func samePrepared(z, account string) bool {
+	pa, err := prep.Query(account)
+	return err == nil && pa == z
 }

@@ -1,216 +1,417 @@
 package creds
 
 import (
+	"crypto/hmac"
+	"crypto/pbkdf2"
 	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha3"
+	"crypto/sha512"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+	"strings"
 
-	"github.com/saslkit/saslkit/creds/hash"
+	pwhash "github.com/saslkit/saslkit/creds/hash"
 	"github.com/saslkit/saslkit/creds/prep"
 )
 
-// Identity is what a server knows about one user: the user's name and a way
-// to check a secret. Implementations must be safe for concurrent use.
+// Identity is one account of a [Store], as the [Verifier] sees it. What a
+// mechanism can check against it is given by the optional capabilities it
+// implements: [PasswordChecker], [ClearSecretHolder], [SCRAMKeyHolder].
+// Implementations must be safe for concurrent use.
 type Identity interface {
-	// Authcid returns the user's authentication identity.
-	Authcid() string
-	// Compare checks secret against the identity's stored secret, after
-	// preparing it as the identity's secret was prepared. It returns nil on
-	// a match and an error wrapping ErrBadCredentials otherwise. It must
-	// take time independent of where secret differs.
-	Compare(secret string) error
-	// Secret returns the clear-text secret, prepared, and true; or "" and
-	// false when the identity does not hold one (a password hash).
-	Secret() (string, bool)
+	// AccountName returns the account's canonical name: the name the
+	// application is given once the account authenticated.
+	AccountName() string
 }
 
-// ClearIdentity is an identity whose secret is stored in the clear. It can
-// be verified by every password mechanism, including CRAM-MD5.
+// PasswordChecker is an [Identity] that can check a password: PLAIN,
+// LOGIN and logins outside SASL use it.
+type PasswordChecker interface {
+	// CheckPassword returns nil if password is the account's, and an error
+	// wrapping [ErrBadCredentials] otherwise. It must take time
+	// independent of the password: no early return for a password that
+	// fails SASLprep, is empty or differs early.
+	CheckPassword(password string) error
+}
+
+// ClearSecretHolder is an [Identity] that holds its password in the clear,
+// which CRAM-MD5 needs.
+type ClearSecretHolder interface {
+	// ClearSecret returns the password, prepared with SASLprep unless the
+	// account opted out, and true; or "" and false if the account holds
+	// none.
+	ClearSecret() (string, bool)
+}
+
+// SCRAMKeyHolder is an [Identity] that holds SCRAM keys (RFC 5802 section
+// 3), which the SCRAM mechanisms need.
+type SCRAMKeyHolder interface {
+	// SCRAMKeys returns the keys for the hash named hash ("SHA-256", as in
+	// the mechanism name) and true, or false if the account has none.
+	SCRAMKeys(hash string) (SCRAMKeys, bool)
+}
+
+// Account is the account record of this package: the [Identity] of a
+// [MemoryStore], and a model for a database row. It has every capability:
+// one Account serves PLAIN and LOGIN (from Password, or else from SCRAM
+// keys), CRAM-MD5 (from a clear Password) and SCRAM (from its keys).
 //
-// The zero value is an identity with an empty name that matches no
-// credentials, since Compare refuses empty secrets.
-type ClearIdentity struct {
-	// Name is the authentication identity.
+// An Account must not be modified once it has been added to a store.
+type Account struct {
+	// Name is the canonical account name. Clients may spell it in any
+	// form that SASLprep maps to the same string, unless NoPrep is set.
 	Name string
-	// Password is the stored password, in the clear.
+	// Password is the stored password in one of package hash's encodings:
+	// a hash ("$argon2id$…", "$2y$…", "$pbkdf2-sha256$…", "$scrypt$…") or,
+	// for CRAM-MD5, the clear password ("{PLAIN}pencil"). Make one with
+	// [HashPassword]. Empty means the account has no password; PLAIN then
+	// checks against its SCRAM keys.
 	Password string
-	// NoPrep turns off SASLprep: names and secrets are compared byte for
-	// byte. By default both sides are prepared with SASLprep (RFC 4013).
+	// SCRAM holds the account's SCRAM keys, at most one per hash.
+	SCRAM []SCRAMKeys
+	// NoPrep turns off SASLprep for this account: its name is matched and
+	// its password compared byte for byte. It must match how Password and
+	// SCRAM were made.
 	NoPrep bool
 }
 
-// Authcid returns c.Name.
-func (c ClearIdentity) Authcid() string { return c.Name }
+// AccountName returns a.Name.
+func (a *Account) AccountName() string { return a.Name }
 
-// Compare checks secret against c.Password in constant time, after
-// preparing both with SASLprep unless c.NoPrep is set. An empty password
-// never matches. Characters are compared as UTF-8: any Unicode password
-// works, including code points Unicode 3.2 did not assign (emoji), which
-// both sides keep as they are (RFC 3454's query profile). A password with a
-// character SASLprep prohibits (a control character) never matches unless
-// NoPrep is set.
-func (c ClearIdentity) Compare(secret string) error {
-	stored, ok := c.Secret()
-	if !ok {
-		return ErrBadCredentials
+// CheckPassword checks password against a.Password or, if a has none,
+// against its first SCRAM keys, after SASLprep unless a.NoPrep is set. An
+// empty password never matches. It does the same work whether or not the
+// password prepares, so that a prohibited character answers no faster
+// than a wrong password.
+func (a *Account) CheckPassword(password string) error {
+	offered, ok := password, true
+	if !a.NoPrep {
+		p, err := prep.Query(password)
+		if err == nil {
+			offered = p
+		} else {
+			ok = false
+		}
 	}
-	offered, err := prepareQuery(secret, c.NoPrep)
-	if err != nil || stored == "" {
-		return ErrBadCredentials
+	ok = ok && offered != ""
+	var err error
+	switch {
+	case a.Password != "":
+		err = pwhash.Verify(a.Password, offered)
+	case len(a.SCRAM) > 0:
+		err = a.SCRAM[0].checkPassword(offered)
+	default:
+		err = ErrBadCredentials
 	}
-	if !equalConstantTime(stored, offered) {
+	if err != nil || !ok {
 		return ErrBadCredentials
 	}
 	return nil
 }
 
-// Secret returns the prepared password. It returns false if the password
-// cannot be prepared (it holds a character SASLprep prohibits).
-func (c ClearIdentity) Secret() (string, bool) {
-	s, err := prepareQuery(c.Password, c.NoPrep)
+// ClearSecret returns the prepared password of an account whose Password
+// is stored in the clear ("{PLAIN}…" or "{CLEARTEXT}…").
+func (a *Account) ClearSecret() (string, bool) {
+	s, ok := clearPassword(a.Password)
+	if !ok || s == "" {
+		return "", false
+	}
+	if a.NoPrep {
+		return s, true
+	}
+	p, err := prep.Query(s)
 	if err != nil {
 		return "", false
 	}
-	return s, true
+	return p, true
 }
 
-// HashedIdentity is an identity whose password is stored as a hash, in one
-// of the encodings understood by package [hash] (PBKDF2, bcrypt, Argon2id,
-// scrypt). It cannot be verified by mechanisms that need the clear secret,
-// such as CRAM-MD5: they return [ErrUnusable].
-type HashedIdentity struct {
-	// Name is the authentication identity.
-	Name string
-	// Hash is the encoded password hash, for example
-	// "$pbkdf2-sha256$...". Create it with [NewHashedIdentity] so that the
-	// password is prepared as Compare will prepare offered secrets.
-	Hash string
-	// NoPrep turns off SASLprep; it must match how Hash was made.
-	NoPrep bool
+// SCRAMKeys returns a's keys for the hash named hash.
+func (a *Account) SCRAMKeys(hash string) (SCRAMKeys, bool) {
+	for _, k := range a.SCRAM {
+		if k.Hash == hash {
+			return k, true
+		}
+	}
+	return SCRAMKeys{}, false
 }
 
-// NewHashedIdentity prepares password with SASLprep (unless noprep is set),
-// hashes it with h and returns the identity. If h is nil, [hash.Default] is
-// used.
-func NewHashedIdentity(name, password string, h hash.Hasher, noprep bool) (HashedIdentity, error) {
+// clearPassword returns the password of a "{PLAIN}" or "{CLEARTEXT}"
+// encoding.
+func clearPassword(enc string) (string, bool) {
+	rest, ok := strings.CutPrefix(enc, "{")
+	if !ok {
+		return "", false
+	}
+	scheme, pw, ok := strings.Cut(rest, "}")
+	if !ok || !strings.EqualFold(scheme, "PLAIN") && !strings.EqualFold(scheme, "CLEARTEXT") {
+		return "", false
+	}
+	return pw, true
+}
+
+// validate checks a before it is stored.
+func (a *Account) validate() error {
+	if a.Name == "" {
+		return fmt.Errorf("%w: account with an empty name", ErrMisconfigured)
+	}
+	if !a.NoPrep {
+		if _, err := prep.Stored(a.Name); err != nil {
+			return fmt.Errorf("%w: account %q: name fails SASLprep: %v", ErrMisconfigured, a.Name, err)
+		}
+	}
+	if a.Password != "" {
+		if _, err := pwhash.Scheme(a.Password); err != nil {
+			return fmt.Errorf("%w: account %q: password: %v", ErrMisconfigured, a.Name, err)
+		}
+		if s, ok := clearPassword(a.Password); ok && !a.NoPrep {
+			if _, err := prep.Stored(s); err != nil || s == "" {
+				return fmt.Errorf("%w: account %q: clear password is empty or fails SASLprep", ErrMisconfigured, a.Name)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, k := range a.SCRAM {
+		if err := k.validate(); err != nil {
+			return fmt.Errorf("account %q: %w", a.Name, err)
+		}
+		if k.Iterations < MinSCRAMIterations {
+			return fmt.Errorf("%w: account %q: SCRAM iteration count %d is below %d, which clients refuse", ErrMisconfigured, a.Name, k.Iterations, MinSCRAMIterations)
+		}
+		if seen[k.Hash] {
+			return fmt.Errorf("%w: account %q: two sets of SCRAM-%s keys", ErrMisconfigured, a.Name, k.Hash)
+		}
+		seen[k.Hash] = true
+	}
+	return nil
+}
+
+// HashPassword prepares password with SASLprep and hashes it with h, for
+// [Account.Password]. A nil h means [pwhash.Default] (Argon2id).
+func HashPassword(password string, h pwhash.Hasher) (string, error) {
+	p, err := prep.Stored(password)
+	if err != nil {
+		return "", err
+	}
+	if p == "" {
+		return "", errors.New("saslkit/creds: empty password")
+	}
 	if h == nil {
-		h = hash.Default
+		h = pwhash.Default
 	}
-	p, err := prepare(password, noprep)
-	if err != nil {
-		return HashedIdentity{}, err
-	}
-	enc, err := h.Hash(p)
-	if err != nil {
-		return HashedIdentity{}, err
-	}
-	return HashedIdentity{Name: name, Hash: enc, NoPrep: noprep}, nil
+	return h.Hash(p)
 }
 
-// Authcid returns h.Name.
-func (h HashedIdentity) Authcid() string { return h.Name }
+// Limits on stored SCRAM keys.
+const (
+	// MinSCRAMIterations is the least iteration count [DeriveSCRAMKeys]
+	// accepts: RFC 7677 section 4 asks for at least 4096, and SCRAM
+	// clients (this library's among them) refuse fewer.
+	MinSCRAMIterations = 4096
+	// MaxSCRAMIterations is the largest iteration count stored keys may
+	// have (10,000,000).
+	MaxSCRAMIterations = 10_000_000
+	// MaxSCRAMSalt is the longest salt, in octets, of stored keys.
+	MaxSCRAMSalt = 256
+)
 
-// Compare prepares secret and verifies it against h.Hash. An empty password
-// (after preparation) never matches. A malformed hash gives an error
-// wrapping both ErrBadCredentials and the [*hash.FormatError].
-func (h HashedIdentity) Compare(secret string) error {
-	offered, err := prepareQuery(secret, h.NoPrep)
-	if err != nil || offered == "" {
-		// Spend the hash's cost anyway so that a prohibited character or an
-		// empty password does not answer faster than a wrong password. An
-		// empty password never matches, as for ClearIdentity.
-		_ = hash.Verify(h.Hash, secret)
+// SCRAMKeys is what a SCRAM server stores for an account and one hash
+// (RFC 5802 section 3): the salt and iteration count of PBKDF2, and the
+// StoredKey and ServerKey derived from the salted password. It holds no
+// password.
+type SCRAMKeys struct {
+	// Hash names the hash function as SCRAM mechanism names do: "SHA-1",
+	// "SHA-256", "SHA-512" or "SHA3-512".
+	Hash       string
+	Salt       []byte
+	Iterations int
+	StoredKey  []byte
+	ServerKey  []byte
+}
+
+// scramHashes maps SCRAM hash names to their functions.
+var scramHashes = map[string]func() hash.Hash{
+	"SHA-1":    sha1.New,
+	"SHA-256":  sha256.New,
+	"SHA-512":  sha512.New,
+	"SHA3-512": func() hash.Hash { return sha3.New512() },
+}
+
+// scramHash returns the hash function named name and its size.
+func scramHash(name string) (func() hash.Hash, int, bool) {
+	h, ok := scramHashes[name]
+	if !ok {
+		return nil, 0, false
+	}
+	return h, h().Size(), true
+}
+
+func (k *SCRAMKeys) validate() error {
+	_, size, ok := scramHash(k.Hash)
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: unknown SCRAM hash", ErrMisconfigured)
+	case len(k.Salt) == 0 || len(k.Salt) > MaxSCRAMSalt:
+		return fmt.Errorf("%w: SCRAM salt of %d octets is outside 1..%d", ErrMisconfigured, len(k.Salt), MaxSCRAMSalt)
+	case k.Iterations < 1 || k.Iterations > MaxSCRAMIterations:
+		return fmt.Errorf("%w: SCRAM iteration count %d is outside 1..%d", ErrMisconfigured, k.Iterations, MaxSCRAMIterations)
+	case len(k.StoredKey) != size || len(k.ServerKey) != size:
+		return fmt.Errorf("%w: SCRAM-%s keys are not %d octets", ErrMisconfigured, k.Hash, size)
+	}
+	return nil
+}
+
+// checkPassword derives StoredKey from the prepared password and compares
+// it with k's in constant time.
+func (k *SCRAMKeys) checkPassword(password string) error {
+	h, _, ok := scramHash(k.Hash)
+	if !ok {
 		return ErrBadCredentials
 	}
-	switch err := hash.Verify(h.Hash, offered); {
-	case err == nil:
-		return nil
-	case errors.Is(err, hash.ErrMismatch):
-		return ErrBadCredentials
-	default:
-		return errors.Join(ErrBadCredentials, err)
-	}
-}
-
-// Secret returns false: a hashed identity holds no clear secret.
-func (h HashedIdentity) Secret() (string, bool) { return "", false }
-
-// Decoy returns an identity that matches every name and no secret. Its
-// Compare costs what verifying against encoded costs. Pass it to
-// [Server.Verify] in place of an unknown user's identity when the real
-// identities are hashed, so that an unknown user takes as long to reject as a
-// wrong password. encoded should be a hash made with the same scheme and
-// parameters as the real ones, of a random password.
-func Decoy(encoded string) Identity { return decoyIdentity{like: HashedIdentity{Hash: encoded}} }
-
-// DecoyLike returns an identity that matches every name and no secret, and
-// whose Compare does the work id's Compare does: verifying against it costs
-// what verifying against id costs, but it never succeeds, even for id's own
-// password. Any identity type works, including ones of other packages.
-func DecoyLike(id Identity) Identity {
-	if d, ok := id.(decoyIdentity); ok {
-		return d
-	}
-	return decoyIdentity{like: id}
-}
-
-// decoyIdentity stands in for an unknown user. Its Secret is a random clear
-// secret that no client can be expected to offer, so that mechanisms that
-// need the clear secret (CRAM-MD5) do their usual work too; its Compare does
-// the work of the identity it imitates. Server.Verify never lets it succeed.
-type decoyIdentity struct{ like Identity }
-
-func (d decoyIdentity) Authcid() string        { return "" }
-func (d decoyIdentity) Secret() (string, bool) { return decoySecret, true }
-func (d decoyIdentity) Compare(secret string) error {
-	if d.like != nil {
-		_ = d.like.Compare(secret)
+	_, stored, _ := deriveSCRAM(h, password, k.Salt, k.Iterations)
+	if subtle.ConstantTimeCompare(stored, k.StoredKey) != 1 {
 		return ErrBadCredentials
 	}
-	_ = ClearIdentity{Password: decoySecret}.Compare(secret)
-	return ErrBadCredentials
+	return nil
 }
 
-// decoySecret is random per process.
-var decoySecret = func() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return base64.RawStdEncoding.EncodeToString(b)
-}()
-
-var decoy Identity = decoyIdentity{}
-
-// prepare prepares a stored secret (RFC 3454 section 7: unassigned code
-// points are refused).
-func prepare(s string, noprep bool) (string, error) {
-	if noprep {
-		return s, nil
-	}
-	return prep.Stored(s)
-}
-
-// prepareQuery prepares a secret a client offered.
-func prepareQuery(s string, noprep bool) (string, error) {
-	if noprep {
-		return s, nil
-	}
-	return prep.Query(s)
-}
-
-// NamesEqual reports whether two authentication identities name the same
-// user: they are equal byte for byte, or equal after SASLprep (query
-// profile). It is the comparison [Server.Verify] uses.
-func NamesEqual(a, b string) bool {
-	if a == b {
-		return true
-	}
-	pa, err := prep.Query(a)
+// deriveSCRAM returns ClientKey, StoredKey and ServerKey.
+func deriveSCRAM(h func() hash.Hash, password string, salt []byte, iter int) (client, stored, server []byte) {
+	salted, err := pbkdf2.Key(h, password, salt, iter, h().Size())
 	if err != nil {
-		return false
+		// Only FIPS-mode restrictions make pbkdf2 fail; SCRAM cannot run.
+		panic("saslkit/creds: pbkdf2: " + err.Error())
 	}
-	pb, err := prep.Query(b)
-	if err != nil {
-		return false
+	m := hmac.New(h, salted)
+	m.Write([]byte("Client Key"))
+	client = m.Sum(nil)
+	d := h()
+	d.Write(client)
+	stored = d.Sum(nil)
+	m = hmac.New(h, salted)
+	m.Write([]byte("Server Key"))
+	server = m.Sum(nil)
+	return client, stored, server
+}
+
+// DeriveSCRAMKeys prepares password with SASLprep (unless noprep is set)
+// and derives the SCRAM keys for the hash named hash with salt and
+// iterations. A nil salt means 16 random octets. The iteration count must
+// be at least [MinSCRAMIterations], which SCRAM clients require.
+func DeriveSCRAMKeys(hash, password string, salt []byte, iterations int, noprep bool) (SCRAMKeys, error) {
+	h, _, ok := scramHash(hash)
+	if !ok {
+		return SCRAMKeys{}, fmt.Errorf("saslkit/creds: unknown SCRAM hash %q", hash)
 	}
-	return pa == pb
+	if iterations < MinSCRAMIterations || iterations > MaxSCRAMIterations {
+		return SCRAMKeys{}, fmt.Errorf("saslkit/creds: SCRAM iteration count %d is outside %d..%d", iterations, MinSCRAMIterations, MaxSCRAMIterations)
+	}
+	if salt == nil {
+		salt = make([]byte, 16)
+		if _, err := io.ReadFull(rand.Reader, salt); err != nil {
+			return SCRAMKeys{}, err
+		}
+	}
+	if len(salt) == 0 || len(salt) > MaxSCRAMSalt {
+		return SCRAMKeys{}, fmt.Errorf("saslkit/creds: SCRAM salt of %d octets is outside 1..%d", len(salt), MaxSCRAMSalt)
+	}
+	if !noprep {
+		p, err := prep.Stored(password)
+		if err != nil {
+			return SCRAMKeys{}, err
+		}
+		password = p
+	}
+	if password == "" {
+		return SCRAMKeys{}, errors.New("saslkit/creds: empty password")
+	}
+	_, stored, server := deriveSCRAM(h, password, salt, iterations)
+	return SCRAMKeys{Hash: hash, Salt: append([]byte(nil), salt...), Iterations: iterations, StoredKey: stored, ServerKey: server}, nil
+}
+
+// String returns k in the form Dovecot and gsasl --mkpasswd use:
+// "{SCRAM-SHA-256}4096,<salt>,<StoredKey>,<ServerKey>", base64 throughout.
+func (k SCRAMKeys) String() string {
+	e := base64.StdEncoding
+	return "{SCRAM-" + k.Hash + "}" + strconv.Itoa(k.Iterations) + "," +
+		e.EncodeToString(k.Salt) + "," + e.EncodeToString(k.StoredKey) + "," + e.EncodeToString(k.ServerKey)
+}
+
+// RFC5803 returns k in the form of RFC 5803 and PostgreSQL:
+// "SCRAM-SHA-256$4096:<salt>$<StoredKey>:<ServerKey>".
+func (k SCRAMKeys) RFC5803() string {
+	e := base64.StdEncoding
+	return "SCRAM-" + k.Hash + "$" + strconv.Itoa(k.Iterations) + ":" +
+		e.EncodeToString(k.Salt) + "$" + e.EncodeToString(k.StoredKey) + ":" + e.EncodeToString(k.ServerKey)
+}
+
+// ErrBadSCRAMKeys means stored SCRAM keys are malformed. Its text never
+// holds the keys.
+var ErrBadSCRAMKeys = errors.New("saslkit/creds: malformed stored SCRAM keys")
+
+// ParseSCRAMKeys parses stored SCRAM keys in either form:
+//
+//	{SCRAM-SHA-256}<iter>,<salt>,<StoredKey>,<ServerKey>   Dovecot, gsasl --mkpasswd
+//	SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>    RFC 5803, PostgreSQL
+//
+// with standard base64. It returns an error wrapping [ErrBadSCRAMKeys].
+func ParseSCRAMKeys(s string) (SCRAMKeys, error) {
+	var name, iter, salt, stored, server string
+	if rest, ok := strings.CutPrefix(s, "{"); ok {
+		var body string
+		name, body, ok = strings.Cut(rest, "}")
+		if !ok {
+			return SCRAMKeys{}, ErrBadSCRAMKeys
+		}
+		f := strings.Split(body, ",")
+		if len(f) != 4 {
+			return SCRAMKeys{}, ErrBadSCRAMKeys
+		}
+		iter, salt, stored, server = f[0], f[1], f[2], f[3]
+	} else {
+		f := strings.Split(s, "$")
+		if len(f) != 3 {
+			return SCRAMKeys{}, ErrBadSCRAMKeys
+		}
+		var ok1, ok2 bool
+		name = f[0]
+		iter, salt, ok1 = strings.Cut(f[1], ":")
+		stored, server, ok2 = strings.Cut(f[2], ":")
+		if !ok1 || !ok2 {
+			return SCRAMKeys{}, ErrBadSCRAMKeys
+		}
+	}
+	hname, ok := strings.CutPrefix(strings.ToUpper(name), "SCRAM-")
+	if !ok {
+		return SCRAMKeys{}, ErrBadSCRAMKeys
+	}
+	if _, _, ok := scramHash(hname); !ok {
+		return SCRAMKeys{}, ErrBadSCRAMKeys
+	}
+	n, err := strconv.Atoi(iter)
+	if err != nil || iter != strconv.Itoa(n) {
+		return SCRAMKeys{}, ErrBadSCRAMKeys
+	}
+	k := SCRAMKeys{Hash: hname, Iterations: n}
+	e := base64.StdEncoding.Strict()
+	if k.Salt, err = e.DecodeString(salt); err != nil {
+		return SCRAMKeys{}, ErrBadSCRAMKeys
+	}
+	if k.StoredKey, err = e.DecodeString(stored); err != nil {
+		return SCRAMKeys{}, ErrBadSCRAMKeys
+	}
+	if k.ServerKey, err = e.DecodeString(server); err != nil {
+		return SCRAMKeys{}, ErrBadSCRAMKeys
+	}
+	if k.validate() != nil {
+		return SCRAMKeys{}, ErrBadSCRAMKeys
+	}
+	return k, nil
 }

@@ -2,120 +2,243 @@ package creds
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"strings"
 	"sync"
+
+	"github.com/saslkit/saslkit/creds/prep"
 )
 
-// ErrUnauthorized means the authenticated user may not act as the
-// authorization identity it asked for. It is an authorization failure, not
-// an authentication failure, and protocols report the two differently
-// (IMAP [AUTHORIZATIONFAILED], SMTP 535 or 534, XMPP invalid-authzid).
-var ErrUnauthorized = errors.New("saslkit/creds: not authorized to act as the requested identity")
-
-// Authorizer decides whether an authenticated authcid may act as authzid.
-// It is called only after authentication succeeded, and only when authzid is
-// not empty. It returns nil to allow, an error wrapping [ErrUnauthorized] to
-// refuse, and any other error for a temporary failure. It must be safe for
-// concurrent use.
-type Authorizer interface {
-	Authorize(ctx context.Context, authcid, authzid string) error
+// Store holds a server's accounts. It must be safe for concurrent use.
+// Only a [Verifier] calls it: mechanisms and applications go through the
+// Verifier, which adds the decoys, the bound on concurrent work and the
+// canonical names.
+type Store interface {
+	// Lookup returns the account that name names, spelled as the client
+	// sent it: a store compares names after SASLprep (RFC 4013) unless an
+	// account opts out. For a name it holds no account for, it returns an
+	// error wrapping [ErrUnknownUser]. Any other error is a failure of the
+	// store itself (a temporary failure), never a wrong password.
+	Lookup(ctx context.Context, name string) (Identity, error)
+	// Profile describes the secrets the store's accounts hold, for the
+	// decoys of unknown users and for the checks made when a server is
+	// built.
+	Profile() Profile
 }
 
-// AuthorizerFunc adapts a function to an [Authorizer].
-type AuthorizerFunc func(ctx context.Context, authcid, authzid string) error
-
-// Authorize calls f(ctx, authcid, authzid).
-func (f AuthorizerFunc) Authorize(ctx context.Context, authcid, authzid string) error {
-	return f(ctx, authcid, authzid)
+// Profile describes what a [Store]'s accounts hold, so that an unknown
+// user can be checked against something of the same shape and cost, and
+// so that a server is refused at build time a mechanism the store cannot
+// serve. The zero Profile describes a store of clear passwords without
+// SCRAM keys.
+type Profile struct {
+	// PasswordDecoy is what an unknown user's password is checked against:
+	// a PasswordChecker whose check costs what the store's usual account
+	// costs (it may be one of the accounts: its result is ignored). Nil
+	// means the accounts' passwords are compared in the clear, and a
+	// clear decoy is used.
+	PasswordDecoy PasswordChecker
+	// ClearSecrets reports that accounts may hold clear passwords, which
+	// CRAM-MD5 needs.
+	ClearSecrets bool
+	// SCRAM describes the SCRAM keys the accounts hold, one entry per
+	// hash. A SCRAM mechanism whose hash has no entry cannot run.
+	SCRAM []SCRAMShape
 }
 
-// SelfOnly is the default [Authorizer], Cyrus SASL's default proxy policy:
-// a user may act only as itself. It allows an authzid that names the
-// authcid ([NamesEqual]) and refuses every other.
-var SelfOnly Authorizer = AuthorizerFunc(func(_ context.Context, authcid, authzid string) error {
-	if authzid == "" || NamesEqual(authcid, authzid) {
-		return nil
-	}
-	return ErrUnauthorized
-})
-
-// Authorize applies a to s: nil if s asks for no authzid, otherwise what a
-// returns (a nil a means [SelfOnly]).
-func Authorize(ctx context.Context, a Authorizer, s *Server) error {
-	if !s.HasAuthzid() {
-		return nil
-	}
-	if a == nil {
-		a = SelfOnly
-	}
-	return a.Authorize(ctx, s.Authcid(), s.Authzid())
+// SCRAMShape is the shape of a store's SCRAM keys for one hash, which the
+// mock keys of unknown users take.
+type SCRAMShape struct {
+	// Hash names the hash: "SHA-256".
+	Hash string
+	// SaltLen is the salt length, in octets, and Iterations the iteration
+	// count most of the store's keys for Hash have.
+	SaltLen, Iterations int
 }
 
-// IdentityStore looks up users' identities. It must be safe for concurrent
-// use.
-type IdentityStore interface {
-	// Identity returns the identity of the user named authcid. For an
-	// unknown user it returns a nil Identity and a nil error, or a decoy
-	// ([Decoy]) that costs what a real identity costs to verify; either way
-	// verification then fails exactly as for a wrong password. An error
-	// means the lookup itself failed (a temporary failure).
-	Identity(ctx context.Context, authcid string) (Identity, error)
-}
-
-// MapStore is an in-memory [IdentityStore] keyed by authcid. The zero value
-// is an empty store; it is safe for concurrent use.
-//
-// For unknown users it returns a decoy: the one set with SetDecoy, or else
-// one imitating the identity added last ([DecoyLike]), so that an unknown
-// user costs what a user of the store costs to reject.
-type MapStore struct {
-	mu     sync.RWMutex // guards ids, decoy and latest
-	ids    map[string]Identity
-	decoy  Identity // set by SetDecoy
-	latest Identity // a decoy imitating the identity added last
-}
-
-// Add stores id under its authcid, prepared with SASLprep when that
-// succeeds, replacing any identity of that name ([NamesEqual]).
-func (m *MapStore) Add(id Identity) {
-	key := id.Authcid()
-	if p, err := prepareQuery(key, false); err == nil {
-		// Key by the prepared name, so that Identity finds it for every
-		// spelling NamesEqual (and so Server.Verify) accepts.
-		key = p
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.ids == nil {
-		m.ids = make(map[string]Identity)
-	}
-	m.ids[key] = id
-	m.latest = DecoyLike(id)
-}
-
-// SetDecoy sets the identity returned for unknown users; see [Decoy] and
-// [DecoyLike]. A nil d restores the default.
-func (m *MapStore) SetDecoy(d Identity) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.decoy = d
-}
-
-// Identity implements [IdentityStore]. The name is matched exactly, then
-// after SASLprep.
-func (m *MapStore) Identity(_ context.Context, authcid string) (Identity, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if id, ok := m.ids[authcid]; ok {
-		return id, nil
-	}
-	if p, err := prepareQuery(authcid, false); err == nil && p != authcid {
-		if id, ok := m.ids[p]; ok {
-			return id, nil
+// shape returns the shape of the keys for the hash named hash, and
+// whether the store holds any.
+func (p *Profile) shape(hash string) (SCRAMShape, bool) {
+	for _, s := range p.SCRAM {
+		if s.Hash == hash {
+			return s, true
 		}
 	}
-	if m.decoy != nil {
-		return m.decoy, nil
+	return SCRAMShape{}, false
+}
+
+// MemoryStore is an in-memory [Store] of [Account] records. The zero value
+// is an empty store. It is safe for concurrent use.
+//
+// Its [Profile] follows what it holds: the password decoy is an account of
+// the most common password scheme and cost, and the SCRAM shapes are the
+// most common salt length and iteration count of each hash.
+type MemoryStore struct {
+	mu      sync.RWMutex        // guards the fields below
+	exact   map[string]*Account // NoPrep accounts, by name
+	names   map[string]*Account // every account, by its prepared name
+	classes map[string]*costClass
+	order   []string // class names, in the order first seen
+	shapes  map[string]map[[2]int]int
+	clear   bool
+}
+
+// costClass counts the accounts whose password check costs the same.
+type costClass struct {
+	n     int
+	first *Account
+}
+
+// Add stores a copy of a. It returns an error wrapping [ErrMisconfigured]
+// if a is malformed (an empty name, a name or clear password that fails
+// SASLprep, a password in no known encoding, bad SCRAM keys) or if a's name
+// collides with an account's already stored: both are the same string after
+// SASLprep, so that a client could not tell which it logs in to. The error
+// names the accounts, never a secret.
+func (m *MemoryStore) Add(a Account) error {
+	if err := a.validate(); err != nil {
+		return err
 	}
-	return m.latest, nil
+	key := a.Name
+	if p, err := prep.Query(a.Name); err == nil {
+		key = p
+	}
+	acct := &a
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if other, ok := m.names[key]; ok {
+		return fmt.Errorf("%w: account %q collides with account %q: both are %q after SASLprep", ErrMisconfigured, a.Name, other.Name, key)
+	}
+	if other, ok := m.exact[a.Name]; ok {
+		return fmt.Errorf("%w: account %q is stored twice", ErrMisconfigured, other.Name)
+	}
+	if m.names == nil {
+		m.names = make(map[string]*Account)
+		m.exact = make(map[string]*Account)
+		m.classes = make(map[string]*costClass)
+		m.shapes = make(map[string]map[[2]int]int)
+	}
+	m.names[key] = acct
+	if a.NoPrep {
+		m.exact[a.Name] = acct
+	}
+	c := passwordClass(acct)
+	if cc, ok := m.classes[c]; ok {
+		cc.n++
+	} else {
+		m.classes[c] = &costClass{n: 1, first: acct}
+		m.order = append(m.order, c)
+	}
+	if _, ok := acct.ClearSecret(); ok {
+		m.clear = true
+	}
+	for _, k := range a.SCRAM {
+		s := m.shapes[k.Hash]
+		if s == nil {
+			s = make(map[[2]int]int)
+			m.shapes[k.Hash] = s
+		}
+		s[[2]int{len(k.Salt), k.Iterations}]++
+	}
+	return nil
+}
+
+// Lookup implements [Store]: an account that opted out of SASLprep
+// matches its name byte for byte; every other account matches any
+// spelling that SASLprep maps to its prepared name.
+func (m *MemoryStore) Lookup(_ context.Context, name string) (Identity, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if a, ok := m.exact[name]; ok {
+		return a, nil
+	}
+	p, err := prep.Query(name)
+	if err != nil {
+		return nil, ErrUnknownUser
+	}
+	if a, ok := m.names[p]; ok && !a.NoPrep {
+		return a, nil
+	}
+	return nil, ErrUnknownUser
+}
+
+// Len returns the number of accounts.
+func (m *MemoryStore) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.names)
+}
+
+// Profile implements [Store].
+func (m *MemoryStore) Profile() Profile {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p := Profile{ClearSecrets: m.clear}
+	best := 0
+	for _, c := range m.order {
+		if c == classClear || c == classNone {
+			continue
+		}
+		if cc := m.classes[c]; cc.n > best {
+			best, p.PasswordDecoy = cc.n, cc.first
+		}
+	}
+	for _, h := range []string{"SHA-1", "SHA-256", "SHA-512", "SHA3-512"} {
+		s, ok := m.shapes[h]
+		if !ok {
+			continue
+		}
+		shape, n := SCRAMShape{Hash: h}, 0
+		for k, c := range s {
+			if c > n || c == n && (k[1] < shape.Iterations || k[1] == shape.Iterations && k[0] < shape.SaltLen) {
+				shape.SaltLen, shape.Iterations, n = k[0], k[1], c
+			}
+		}
+		p.SCRAM = append(p.SCRAM, shape)
+	}
+	return p
+}
+
+const (
+	classClear = "clear"
+	classNone  = "none"
+)
+
+// passwordClass names what checking a's password costs: accounts of one
+// class cost the same.
+func passwordClass(a *Account) string {
+	switch {
+	case a.Password != "":
+		if _, ok := clearPassword(a.Password); ok {
+			return classClear
+		}
+		enc := a.Password
+		if strings.HasPrefix(enc, "{") {
+			if _, rest, ok := strings.Cut(enc, "}"); ok {
+				enc = rest
+			}
+		}
+		f := strings.Split(enc, "$")
+		// "$id$params…$salt$hash": the salt and the hash differ between
+		// accounts of one cost; bcrypt's "$2y$cost$salthash" has one field
+		// for both.
+		drop := 2
+		if len(f) < 5 {
+			drop = 1
+		}
+		if len(f) > drop {
+			f = f[:len(f)-drop]
+		}
+		return "hash:" + strings.Join(f, "$")
+	case len(a.SCRAM) > 0:
+		return fmt.Sprintf("scram:%s:%d", a.SCRAM[0].Hash, a.SCRAM[0].Iterations)
+	}
+	return classNone
+}
+
+// cheap reports whether checking a's password costs a clear comparison at
+// most, so that a Verifier pads it to the decoy's cost.
+func (a *Account) cheap() bool {
+	c := passwordClass(a)
+	return c == classClear || c == classNone
 }

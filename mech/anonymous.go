@@ -16,9 +16,9 @@ const MaxTrace = 255
 // up to 255 UTF-8 characters without control characters, which the server
 // validates. The zero value is ready to use.
 //
-// The server's credentials are anonymous ([creds.Server.Anonymous]): their
-// authcid is empty and they name no user, so they can never be mistaken for
-// a real one. Registries leave ANONYMOUS out of their defaults.
+// The server's principal is anonymous ([creds.Principal.Anonymous]): it
+// names no account, so it can never be mistaken for a real one. Offering
+// ANONYMOUS is the opt-in: registries leave it out of their defaults.
 type Anonymous struct{}
 
 // Name returns "ANONYMOUS".
@@ -36,7 +36,7 @@ func (Anonymous) ServerAttempt(_ context.Context, in *ServerInput) (ServerResult
 	if !validTrace(trace) {
 		return ServerResult{}, invalid("ANONYMOUS", "bad trace token")
 	}
-	return ServerResult{Creds: creds.NewAnonymousServer("ANONYMOUS", string(trace))}, nil
+	return ServerResult{Principal: creds.NewAnonymous("ANONYMOUS", string(trace))}, nil
 }
 
 // validTrace reports whether t is empty or 1 to MaxTrace UTF-8 characters

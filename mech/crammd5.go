@@ -53,8 +53,20 @@ func (CRAMMD5) Properties() Properties {
 	return Properties{ServerFirst: true, Uses: UsesPassword}
 }
 
+// CheckConfig implements [ConfigChecker]: CRAM-MD5 needs a store that
+// holds clear passwords.
+func (CRAMMD5) CheckConfig(in *ServerInput) error {
+	if err := needStore("CRAM-MD5", in); err != nil {
+		return err
+	}
+	if p, _ := in.Verifier.Profile(); !p.ClearSecrets {
+		return &Error{Mechanism: "CRAM-MD5", Reason: "needs clear passwords, and the account store holds none", Err: creds.ErrMisconfigured}
+	}
+	return nil
+}
+
 // ServerAttempt implements [Server].
-func (m CRAMMD5) ServerAttempt(_ context.Context, in *ServerInput) (ServerResult, error) {
+func (m CRAMMD5) ServerAttempt(ctx context.Context, in *ServerInput) (ServerResult, error) {
 	if len(in.Pairs) == 0 {
 		c, err := m.challenge()
 		if err != nil {
@@ -70,8 +82,14 @@ func (m CRAMMD5) ServerAttempt(_ context.Context, in *ServerInput) (ServerResult
 	if err != nil {
 		return ServerResult{}, err
 	}
-	v := &cramVerifier{challenge: string(p.Challenge), digest: digest}
-	return ServerResult{Creds: creds.NewServer("CRAM-MD5", user, "", v)}, nil
+	challenge := p.Challenge
+	account, err := in.Verifier.CheckClear(ctx, user, func(secret string) bool {
+		return hmac.Equal(cramDigest(secret, challenge), digest[:])
+	})
+	if err != nil {
+		return ServerResult{}, badCredentials("CRAM-MD5", err)
+	}
+	return ServerResult{Principal: creds.NewPrincipal("CRAM-MD5", account, "")}, nil
 }
 
 func (m CRAMMD5) challenge() ([]byte, error) {
@@ -141,35 +159,9 @@ func parseCRAM(resp []byte) (user string, digest [md5.Size]byte, err error) {
 	return string(u), digest, nil
 }
 
-type cramVerifier struct {
-	challenge string
-	digest    [md5.Size]byte
-}
-
-func (v *cramVerifier) Verify(id creds.Identity) error {
-	secret, ok := id.Secret()
-	if !ok {
-		return creds.ErrUnusable
-	}
-	if secret == "" {
-		// HMAC with an empty key is computable by anyone: an empty
-		// password never matches, as with Identity.Compare.
-		_ = hmac.Equal(cramDigest(decoyKey, v.challenge), v.digest[:])
-		return creds.ErrBadCredentials
-	}
-	if !hmac.Equal(cramDigest(secret, v.challenge), v.digest[:]) {
-		return creds.ErrBadCredentials
-	}
-	return nil
-}
-
-// decoyKey stands in for an empty secret, so that refusing it costs what a
-// wrong password costs.
-const decoyKey = "saslkit-empty-secret"
-
-func cramDigest(secret, challenge string) []byte {
+func cramDigest(secret string, challenge []byte) []byte {
 	h := hmac.New(md5.New, []byte(secret))
-	h.Write([]byte(challenge))
+	h.Write(challenge)
 	return h.Sum(nil)
 }
 
@@ -200,7 +192,7 @@ func (m CRAMMD5) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult
 	resp := make([]byte, 0, len(c.Authcid)+1+2*md5.Size)
 	resp = append(resp, c.Authcid...)
 	resp = append(resp, ' ')
-	resp = hex.AppendEncode(resp, cramDigest(secret, string(in.Challenge)))
+	resp = hex.AppendEncode(resp, cramDigest(secret, in.Challenge))
 	return ClientResult{Response: resp}, nil
 }
 

@@ -14,12 +14,11 @@ import (
 // client certificate, and reaches the server mechanism as
 // [Channel.External]. The zero value is ready to use.
 //
-// When [Channel.External] is set, the transport has vouched for that
-// identity: the server's credentials are verified, with it as the authcid
-// and the requested authzid (empty: none) for the authorization policy to
-// judge. Without it, the credentials carry only the authzid and their Verify
-// returns an [*creds.ExternalError], as in pysasl: the caller must establish
-// the identity itself.
+// The server needs [Channel.External], the identity the transport vouched
+// for: the principal's account is that identity, and the requested
+// authzid (empty: none) is for the authorization policy to judge. Without
+// it the exchange fails with [ErrAuthFailed]; registries do not offer
+// EXTERNAL on such a channel.
 type External struct{}
 
 // Name returns "EXTERNAL".
@@ -44,10 +43,10 @@ func (External) ServerAttempt(_ context.Context, in *ServerInput) (ServerResult,
 	case !utf8.Valid(resp):
 		return ServerResult{}, invalid("EXTERNAL", "invalid UTF-8")
 	}
-	if in.Channel != nil && in.Channel.External != "" {
-		return ServerResult{Creds: creds.NewVerifiedServer("EXTERNAL", in.Channel.External, string(resp))}, nil
+	if in.Channel == nil || in.Channel.External == "" {
+		return ServerResult{}, &Error{Mechanism: "EXTERNAL", Reason: "no identity from the transport", Err: ErrAuthFailed}
 	}
-	return ServerResult{Creds: creds.NewExternalServer("EXTERNAL", "", string(resp))}, nil
+	return ServerResult{Principal: creds.NewPrincipal("EXTERNAL", in.Channel.External, string(resp))}, nil
 }
 
 // ClientAttempt implements [Client]: it sends [creds.Client.Authzid],

@@ -11,7 +11,8 @@ import (
 // Login is the LOGIN mechanism (draft-murchison-sasl-login), client and
 // server. The server asks "Username:" and then "Password:"; an initial
 // response is taken as the user name, as curl and Python's smtplib send it.
-// The zero value is ready to use.
+// It checks the password with [creds.Verifier.CheckPassword], so it needs an
+// account store. The zero value is ready to use.
 //
 // LOGIN is obsolete; prefer PLAIN, or SCRAM where the client supports it.
 type Login struct{}
@@ -24,8 +25,11 @@ func (Login) Properties() Properties {
 	return Properties{ClearSecret: true, ServerFirst: true, Uses: UsesPassword}
 }
 
+// CheckConfig implements [ConfigChecker]: LOGIN needs an account store.
+func (Login) CheckConfig(in *ServerInput) error { return needStore("LOGIN", in) }
+
 // ServerAttempt implements [Server].
-func (Login) ServerAttempt(_ context.Context, in *ServerInput) (ServerResult, error) {
+func (Login) ServerAttempt(ctx context.Context, in *ServerInput) (ServerResult, error) {
 	switch len(in.Pairs) {
 	case 0:
 		return ServerResult{Challenge: []byte("Username:")}, nil
@@ -39,8 +43,11 @@ func (Login) ServerAttempt(_ context.Context, in *ServerInput) (ServerResult, er
 	if err := checkLoginField(pass, "password"); err != nil {
 		return ServerResult{}, err
 	}
-	s := string(user) + string(pass)
-	return ServerResult{Creds: creds.NewPasswordServer("LOGIN", s[:len(user)], "", s[len(user):])}, nil
+	account, err := in.Verifier.CheckPassword(ctx, string(user), string(pass))
+	if err != nil {
+		return ServerResult{}, badCredentials("LOGIN", err)
+	}
+	return ServerResult{Principal: creds.NewPrincipal("LOGIN", account, "")}, nil
 }
 
 func checkLoginField(b []byte, what string) error {

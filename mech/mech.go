@@ -15,6 +15,21 @@
 // EXTERNAL (RFC 4422 appendix A). The SCRAM family is in package
 // [github.com/saslkit/saslkit/mech/scram].
 //
+// # Where a secret is checked
+//
+// A server mechanism parses the exchange and checks what the client sent
+// through the server's one [creds.Verifier], given to it in
+// [ServerInput.Verifier]: PLAIN and LOGIN with
+// [creds.Verifier.CheckPassword], CRAM-MD5 with [creds.Verifier.CheckClear],
+// SCRAM with [creds.Verifier.LookupSCRAM]. XOAUTH2 and OAUTHBEARER hand the
+// token to the server's [TokenValidator] ([ServerInput.Tokens]), and
+// EXTERNAL takes the identity the transport vouched for
+// ([Channel.External]). A server mechanism returns a [creds.Principal]
+// only for an account verified in one of these ways; everything else is an
+// error. What a mechanism needs from the server's configuration it checks
+// in [ConfigChecker.CheckConfig], so that a missing store or validator is
+// an error when a server is built, not a failed login.
+//
 // Mechanisms see raw bytes. Base64 and the framing rules of a protocol
 // ("=" for an empty response, "*" to cancel) belong to protocol code.
 package mech
@@ -31,8 +46,10 @@ import (
 // whether to offer it on a connection and whether a client can run it.
 type Properties struct {
 	// ClearSecret reports that the mechanism sends a reusable secret in the
-	// clear (PLAIN, LOGIN). Such mechanisms are offered only over TLS unless
-	// the registry is told otherwise.
+	// clear: a password (PLAIN, LOGIN) or a bearer token (OAUTHBEARER,
+	// XOAUTH2; RFC 6750 requires tokens to be protected in transport).
+	// Such mechanisms are offered and chosen only over TLS unless the
+	// registry is told otherwise.
 	ClearSecret bool
 	// Anonymous reports that the mechanism authenticates nobody (ANONYMOUS).
 	Anonymous bool
@@ -77,7 +94,9 @@ type Pair struct {
 	// in [ServerResult.State]; the session hands it back unchanged. It lets
 	// a mechanism keep what it derived for a challenge (a credential-store
 	// lookup, say) without keeping state of its own. In a client's
-	// transcript it is what the client returned in [ClientResult.State].
+	// transcript it is what the client returned in [ClientResult.State]
+	// (SCRAM's client keeps its nonce, its channel binding and the server
+	// signature it expects there).
 	State any
 }
 
@@ -131,19 +150,29 @@ type ServerInput struct {
 	Pairs []Pair
 	// Channel is the connection under the exchange.
 	Channel *Channel
+	// Verifier is the server's one path to its accounts: mechanisms that
+	// check a secret check it here. Nil when the server has no account
+	// store; a mechanism that needs one says so in CheckConfig.
+	Verifier *creds.Verifier
+	// Tokens checks bearer tokens (XOAUTH2, OAUTHBEARER). Nil when the
+	// server has no token validator.
+	Tokens TokenValidator
 }
 
 // ServerResult is what a server attempt returns: either a challenge or, with
-// Creds set, the end of the exchange.
+// Principal set, the end of the exchange.
 type ServerResult struct {
-	// Challenge is the next challenge to send. It is used only when Creds
-	// is nil; an empty challenge is valid.
+	// Challenge is the next challenge to send. It is used only when
+	// Principal is nil; an empty challenge is valid.
 	Challenge []byte
 	// State is kept with Challenge in the transcript and returned in
 	// [Pair.State] on later attempts.
 	State any
-	// Creds, when not nil, ends the exchange successfully.
-	Creds *creds.Server
+	// Principal, when not nil, ends the exchange successfully: the
+	// account the mechanism verified, by its canonical name, and the
+	// authzid the client asked for, as the client sent it (the session
+	// prepares it and applies the authorization policy).
+	Principal *creds.Principal
 	// Final is additional data to send with success (SCRAM's "v="). It is
 	// meaningful only when HasFinal is set; HasFinal with an empty Final is
 	// empty additional data, which differs from none.
@@ -158,13 +187,30 @@ type Server interface {
 	Name() string
 	// Properties describes the mechanism.
 	Properties() Properties
-	// ServerAttempt returns the next challenge or the final credentials for
-	// the exchange in in. It returns an error wrapping
-	// [ErrInvalidResponse] for a malformed response, [ErrAuthFailed] when
-	// the exchange itself fails authentication, and an [*FailureError] when
-	// the failure carries data for the client. ctx is for credential-store
-	// lookups and is not kept.
+	// ServerAttempt returns the next challenge or the verified principal
+	// for the exchange in in. It returns an error wrapping
+	// [ErrInvalidResponse] for a malformed response,
+	// [creds.ErrBadCredentials] for a wrong secret or an unknown user,
+	// [ErrAuthFailed] when the exchange fails authentication in another
+	// way (a refused token, channel bindings that differ), and a
+	// [*FailureError] when the failure carries data for the client. Any
+	// other error is a failure of something the mechanism depends on (the
+	// store, the validator, the random source). ctx is for those and is
+	// not kept.
 	ServerAttempt(ctx context.Context, in *ServerInput) (ServerResult, error)
+}
+
+// ConfigChecker is implemented by server mechanisms that need part of the
+// server's configuration: an account store, a token validator, keys of
+// some kind in the store. Registries and sessions call CheckConfig when a
+// server is built, with in's Verifier and Tokens set as every attempt will
+// see them and no Pairs; an error there refuses the server, so that a
+// missing part never shows as a failed login.
+type ConfigChecker interface {
+	// CheckConfig returns nil if the mechanism can run with in, and
+	// otherwise an error wrapping [creds.ErrMisconfigured] that names the
+	// mechanism and what it lacks.
+	CheckConfig(in *ServerInput) error
 }
 
 // FailureReader is implemented by client mechanisms whose servers may send
@@ -254,19 +300,28 @@ var (
 	ErrInvalidCredentials = errors.New("saslkit/mech: invalid client credentials")
 )
 
-// Error is the error mechanisms return: the mechanism, a fixed reason and a
-// sentinel. Match it with errors.As, and its sentinel with errors.Is.
+// Error is the error mechanisms return: the mechanism, a fixed reason and
+// the error it stands for. Match it with errors.As, and Err with errors.Is.
 type Error struct {
 	// Mechanism is the mechanism's name.
 	Mechanism string
 	// Reason says what was wrong, without quoting the input.
 	Reason string
-	// Err is one of the package's sentinel errors.
+	// Err is one of the package's sentinel errors, [creds.ErrBadCredentials]
+	// or [creds.ErrMisconfigured]; or, when something the mechanism
+	// depends on failed (the account store, the token validator, the
+	// random source), that error.
 	Err error
 }
 
 func (e *Error) Error() string {
-	s := "saslkit/mech: " + e.Mechanism + ": " + strings.TrimPrefix(e.Err.Error(), "saslkit/mech: ")
+	msg := e.Err.Error()
+	if strings.HasPrefix(msg, "saslkit/") {
+		if _, rest, ok := strings.Cut(msg, ": "); ok {
+			msg = rest
+		}
+	}
+	s := "saslkit/mech: " + e.Mechanism + ": " + msg
 	if e.Reason != "" {
 		s += ": " + e.Reason
 	}
@@ -282,7 +337,9 @@ func (e *Error) Unwrap() error { return e.Err }
 type FailureError struct {
 	// Data is what to send to the peer.
 	Data []byte
-	// Err is the underlying error, wrapping [ErrAuthFailed].
+	// Err is the failure itself, as a mechanism would return it without
+	// data: an error wrapping [ErrInvalidResponse],
+	// [creds.ErrBadCredentials] or [ErrAuthFailed].
 	Err error
 }
 
@@ -301,4 +358,21 @@ func invalidChallenge(mech, reason string) error {
 
 func unexpected(mech string) error {
 	return &Error{Mechanism: mech, Err: ErrUnexpectedChallenge}
+}
+
+// badCredentials is the error of a wrong secret or an unknown user, or the
+// store's error when the lookup failed.
+func badCredentials(mech string, err error) error {
+	if errors.Is(err, creds.ErrBadCredentials) {
+		return &Error{Mechanism: mech, Err: creds.ErrBadCredentials}
+	}
+	return &Error{Mechanism: mech, Reason: "account store failed", Err: err}
+}
+
+// needStore is the CheckConfig of mechanisms that check a password.
+func needStore(mech string, in *ServerInput) error {
+	if _, err := in.Verifier.Profile(); err != nil {
+		return &Error{Mechanism: mech, Reason: "needs an account store (session.Config.Verifier)", Err: creds.ErrMisconfigured}
+	}
+	return nil
 }

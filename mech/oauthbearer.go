@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech/gs2"
 )
 
@@ -17,17 +16,16 @@ import (
 // when they are set.
 //
 // The server accepts any other key that follows RFC 7628's grammar and
-// ignores it. With a nil Validator it returns credentials whose Verify
-// reports an [*creds.ExternalError] carrying the token. With a Validator it
-// checks the token during the exchange: a valid token gives verified
-// credentials whose authcid is the token's subject ([TokenRequest.Subject])
-// and whose authzid is the client's "a=", for the authorization policy to
-// judge; a refused one is answered with the JSON error challenge of RFC 7628
-// section 3.2.2, the server expects the client's "^A" reply (anything else is
-// an invalid response), and the exchange fails with the [*TokenError].
+// ignores it. It checks the token with the server's [TokenValidator]
+// ([ServerInput.Tokens]), which CheckConfig requires: a valid token gives
+// the principal of the token's subject ([TokenRequest.Subject]), with the
+// client's "a=" as the authzid for the authorization policy to judge; a
+// refused one is answered with the JSON error challenge of RFC 7628
+// section 3.2.2, the server expects the client's "^A" reply (anything else
+// is an invalid response), and the exchange fails with the [*TokenError].
+// A bearer token is a reusable secret: registries offer OAUTHBEARER only
+// over TLS.
 type OAuthBearer struct {
-	// Validator, if not nil, checks tokens during the exchange.
-	Validator TokenValidator
 	// Scope and OpenIDConfiguration go into the JSON error when the
 	// validator gives none.
 	Scope, OpenIDConfiguration string
@@ -36,8 +34,12 @@ type OAuthBearer struct {
 // Name returns "OAUTHBEARER".
 func (OAuthBearer) Name() string { return "OAUTHBEARER" }
 
-// Properties: client-first, uses a bearer token.
-func (OAuthBearer) Properties() Properties { return Properties{Uses: UsesToken} }
+// Properties: client-first, sends a bearer token, a reusable secret.
+func (OAuthBearer) Properties() Properties { return Properties{ClearSecret: true, Uses: UsesToken} }
+
+// CheckConfig implements [ConfigChecker]: OAUTHBEARER needs a token
+// validator.
+func (OAuthBearer) CheckConfig(in *ServerInput) error { return checkTokens("OAUTHBEARER", in) }
 
 // ServerAttempt implements [Server].
 func (m OAuthBearer) ServerAttempt(ctx context.Context, in *ServerInput) (ServerResult, error) {
@@ -59,15 +61,7 @@ func (m OAuthBearer) ServerAttempt(ctx context.Context, in *ServerInput) (Server
 	if err != nil {
 		return ServerResult{}, err
 	}
-	if m.Validator == nil {
-		return ServerResult{Creds: creds.NewTokenServer("OAUTHBEARER", r.User, "", r.Token)}, nil
-	}
-	refused, err := validateToken(ctx, m.Validator, r, TokenError{Status: "invalid_token", Scope: m.Scope, OpenIDConfiguration: m.OpenIDConfiguration})
-	if err == nil && refused == nil && r.Subject == "" && r.User == "" {
-		// The token is valid but nobody is named: refuse rather than
-		// produce credentials with an empty identity.
-		refused = &TokenError{Status: "invalid_token", Scope: m.Scope, OpenIDConfiguration: m.OpenIDConfiguration}
-	}
+	refused, err := validateToken(ctx, in.Tokens, r, TokenError{Status: "invalid_token", Scope: m.Scope, OpenIDConfiguration: m.OpenIDConfiguration})
 	switch {
 	case err != nil:
 		return ServerResult{}, err
@@ -80,7 +74,7 @@ func (m OAuthBearer) ServerAttempt(ctx context.Context, in *ServerInput) (Server
 		}
 		return ServerResult{Challenge: refused.marshal(), State: refused}, nil
 	}
-	return ServerResult{Creds: tokenCreds("OAUTHBEARER", r, r.User)}, nil
+	return ServerResult{Principal: tokenPrincipal("OAUTHBEARER", r)}, nil
 }
 
 // parseOAuthBearer parses the client's message (RFC 7628 section 3.1):

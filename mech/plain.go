@@ -17,8 +17,8 @@ const MaxField = 255
 //
 // The server enforces RFC 4616: valid UTF-8, exactly two NUL separators, a
 // non-empty authcid and password, and at most [MaxField] octets per field.
-// Its credentials verify with [creds.Identity.Compare], after SASLprep on
-// both sides.
+// It checks the password with [creds.Verifier.CheckPassword], so it needs
+// an account store.
 type Plain struct{}
 
 // Name returns "PLAIN".
@@ -29,8 +29,11 @@ func (Plain) Properties() Properties {
 	return Properties{ClearSecret: true, Uses: UsesPassword}
 }
 
+// CheckConfig implements [ConfigChecker]: PLAIN needs an account store.
+func (Plain) CheckConfig(in *ServerInput) error { return needStore("PLAIN", in) }
+
 // ServerAttempt implements [Server].
-func (Plain) ServerAttempt(_ context.Context, in *ServerInput) (ServerResult, error) {
+func (Plain) ServerAttempt(ctx context.Context, in *ServerInput) (ServerResult, error) {
 	if len(in.Pairs) == 0 {
 		return ServerResult{Challenge: []byte{}}, nil
 	}
@@ -38,7 +41,11 @@ func (Plain) ServerAttempt(_ context.Context, in *ServerInput) (ServerResult, er
 	if err != nil {
 		return ServerResult{}, err
 	}
-	return ServerResult{Creds: creds.NewPasswordServer("PLAIN", authcid, authzid, password)}, nil
+	account, err := in.Verifier.CheckPassword(ctx, authcid, password)
+	if err != nil {
+		return ServerResult{}, badCredentials("PLAIN", err)
+	}
+	return ServerResult{Principal: creds.NewPrincipal("PLAIN", account, authzid)}, nil
 }
 
 func parsePlain(msg []byte) (authzid, authcid, password string, err error) {

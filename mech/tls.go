@@ -9,7 +9,8 @@ import (
 	"errors"
 )
 
-// Channel-binding types (RFC 5056) that [TLSChannel] provides.
+// Channel-binding types (RFC 5056) that [ServerTLSChannel] and
+// [ClientTLSChannel] provide.
 const (
 	// TLSExporter is "tls-exporter" (RFC 9266): 32 octets of keying
 	// material exported with the label "EXPORTER-Channel-Binding". The
@@ -27,20 +28,39 @@ const (
 // function (Ed25519), so it has no tls-server-end-point binding.
 var ErrNoCertHash = errors.New("saslkit/mech: certificate signature has no hash for tls-server-end-point")
 
-// TLSChannel returns the [Channel] for a TLS connection: Secure, the
-// channel bindings the connection provides in order of preference, and no
-// external identity (set [Channel.External] from a verified client
-// certificate yourself).
+// ServerTLSChannel returns, on a server, the [Channel] of a TLS connection
+// whose state is cs: Secure, the channel bindings in order of preference,
+// and no external identity (set [Channel.External] from a verified client
+// certificate, with [VerifiedClientCN] or otherwise).
+//
+// own is the server's own leaf certificate, the one it presented on this
+// connection, for tls-server-end-point (RFC 5929 section 4): a server's
+// ConnectionState does not hold it. The peer's certificate is never used,
+// so a client certificate cannot stand in for the server's; a nil own
+// leaves tls-server-end-point out.
 //
 // On TLS 1.3 the bindings are tls-exporter, then tls-server-end-point; on
-// TLS 1.2 they are tls-unique, then tls-exporter when the connection used the
-// extended master secret, then tls-server-end-point.
-//
-// tls-server-end-point hashes the server's certificate. A client finds it in
-// cs.PeerCertificates; a server must pass its own leaf certificate as
-// serverCert, since a ConnectionState on the server side does not hold it.
-// A nil serverCert on the server side leaves that binding out.
-func TLSChannel(cs *tls.ConnectionState, serverCert *x509.Certificate) Channel {
+// TLS 1.2 they are tls-unique, then tls-exporter, then tls-server-end-point.
+func ServerTLSChannel(cs *tls.ConnectionState, own *x509.Certificate) Channel {
+	return tlsChannel(cs, own)
+}
+
+// ClientTLSChannel returns, on a client, the [Channel] of a TLS connection
+// whose state is cs: Secure and the channel bindings in order of
+// preference, with tls-server-end-point taken from the certificate the
+// server presented (cs.PeerCertificates). Set [Channel.Host], [Channel.Port]
+// and [Channel.External] yourself.
+func ClientTLSChannel(cs *tls.ConnectionState) Channel {
+	var server *x509.Certificate
+	if cs != nil && len(cs.PeerCertificates) > 0 {
+		server = cs.PeerCertificates[0]
+	}
+	return tlsChannel(cs, server)
+}
+
+// tlsChannel returns the channel of cs, with server's certificate for
+// tls-server-end-point.
+func tlsChannel(cs *tls.ConnectionState, server *x509.Certificate) Channel {
 	ch := Channel{Secure: true}
 	if cs == nil {
 		return ch
@@ -50,20 +70,12 @@ func TLSChannel(cs *tls.ConnectionState, serverCert *x509.Certificate) Channel {
 			ch.Bindings = append(ch.Bindings, Binding{Type: TLSExporter, Data: ekm})
 		}
 	}
-	if cs.Version >= tls.VersionTLS13 {
-		exporter()
-	} else {
-		if len(cs.TLSUnique) > 0 {
-			ch.Bindings = append(ch.Bindings, Binding{Type: TLSUnique, Data: cs.TLSUnique})
-		}
-		exporter()
+	if cs.Version < tls.VersionTLS13 && len(cs.TLSUnique) > 0 {
+		ch.Bindings = append(ch.Bindings, Binding{Type: TLSUnique, Data: cs.TLSUnique})
 	}
-	cert := serverCert
-	if cert == nil && len(cs.PeerCertificates) > 0 {
-		cert = cs.PeerCertificates[0]
-	}
-	if cert != nil {
-		if d, err := ServerEndPoint(cert); err == nil {
+	exporter()
+	if server != nil {
+		if d, err := ServerEndPoint(server); err == nil {
 			ch.Bindings = append(ch.Bindings, Binding{Type: TLSServerEndPoint, Data: d})
 		}
 	}

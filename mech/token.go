@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+
+	"github.com/saslkit/saslkit/creds"
 )
 
 // MaxToken is the longest bearer token, in octets, that XOAUTH2 and
@@ -14,11 +16,14 @@ const MaxToken = 8192
 // validator serves both. It must be safe for concurrent use.
 type TokenValidator interface {
 	// ValidateToken returns nil if r.Token is valid, after setting
-	// r.Subject to the user the token was issued to when it knows it. To
-	// refuse the token it returns a [*TokenError], whose fields go to the client in the
-	// mechanism's JSON error, or any error wrapping [ErrAuthFailed], which
-	// sends the default error. Any other error aborts the exchange with no
-	// JSON error (a temporary failure, such as an unreachable issuer).
+	// r.Subject to the account the token was issued to: a validator that
+	// returns nil without setting Subject fails closed, and the exchange
+	// ends with an error wrapping [creds.ErrMisconfigured]. To refuse the
+	// token it returns a [*TokenError], whose fields go to the client in
+	// the mechanism's JSON error, or any error wrapping [ErrAuthFailed],
+	// which sends the default error. Any other error aborts the exchange
+	// with no JSON error (a temporary failure, such as an unreachable
+	// issuer).
 	ValidateToken(ctx context.Context, r *TokenRequest) error
 }
 
@@ -42,10 +47,10 @@ type TokenRequest struct {
 	// Host and Port are what an OAUTHBEARER client said it connected to;
 	// empty when not sent.
 	Host, Port string
-	// Subject is the validator's answer: the user the token was issued to,
-	// which becomes the credentials' authcid. Left empty, the token is
-	// taken to be User's; an OAUTHBEARER client that names no user then
-	// fails, since nobody is identified.
+	// Subject is the validator's answer: the account the token was issued
+	// to, which becomes the principal's account. It must be set when the
+	// token is valid. A User that differs from it is an authorization
+	// identity, for the authorization policy to judge.
 	Subject string
 }
 
@@ -99,8 +104,14 @@ func parseTokenError(mech string, data []byte) (*TokenError, error) {
 // validateToken runs v and sorts its answer: ok, a refusal with the error to
 // send (defaults filled in from def), or an internal error.
 func validateToken(ctx context.Context, v TokenValidator, r *TokenRequest, def TokenError) (refused *TokenError, err error) {
+	if v == nil {
+		return nil, needTokens(r.Mechanism)
+	}
 	err = v.ValidateToken(ctx, r)
 	if err == nil {
+		if r.Subject == "" {
+			return nil, &Error{Mechanism: r.Mechanism, Reason: "the token validator accepted a token without naming its subject", Err: creds.ErrMisconfigured}
+		}
 		return nil, nil
 	}
 	var te *TokenError
@@ -115,6 +126,18 @@ func validateToken(ctx context.Context, v TokenValidator, r *TokenRequest, def T
 		return &def, nil
 	}
 	return nil, err
+}
+
+func needTokens(mech string) error {
+	return &Error{Mechanism: mech, Reason: "needs a token validator (session.Config.Tokens)", Err: creds.ErrMisconfigured}
+}
+
+// checkTokens is the CheckConfig of the token mechanisms.
+func checkTokens(mech string, in *ServerInput) error {
+	if in.Tokens == nil {
+		return needTokens(mech)
+	}
+	return nil
 }
 
 // quoteShort returns s quoted, cut to 32 bytes.

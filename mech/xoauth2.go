@@ -13,16 +13,15 @@ import (
 // exactly that form, with the scheme in any case. The zero value is ready to
 // use.
 //
-// With a nil Validator the server returns credentials whose Verify reports
-// an [*creds.ExternalError] carrying the token, as pysasl does. With a
-// Validator it checks the token during the exchange: a valid token gives
-// verified credentials ([creds.Server.Verified]); a refused one is answered
-// with the JSON error challenge {"status":"401","schemes":"bearer",...}, the
-// server expects the client's empty reply, and the exchange fails with the
-// [*TokenError].
+// The server checks the token with the server's [TokenValidator]
+// ([ServerInput.Tokens]), which CheckConfig requires. A valid token gives
+// the principal of the validator's [TokenRequest.Subject]; a "user=" that
+// names another account is the authorization identity. A refused token is
+// answered with the JSON error challenge
+// {"status":"401","schemes":"bearer",...}, the server expects the client's
+// empty reply, and the exchange fails with the [*TokenError]. A bearer
+// token is a reusable secret: registries offer XOAUTH2 only over TLS.
 type XOAuth2 struct {
-	// Validator, if not nil, checks tokens during the exchange.
-	Validator TokenValidator
 	// Scope is sent in the JSON error when the validator gives none.
 	Scope string
 }
@@ -30,23 +29,19 @@ type XOAuth2 struct {
 // Name returns "XOAUTH2".
 func (XOAuth2) Name() string { return "XOAUTH2" }
 
-// tokenCreds returns verified credentials for a validated token: the
-// authcid is whom the validator says the token belongs to, and the authzid
-// is the user the client named when that differs, so that the
-// authorization policy decides.
-func tokenCreds(mech string, r *TokenRequest, authzid string) *creds.Server {
-	authcid := r.Subject
-	if authcid == "" {
-		authcid = r.User
-	}
-	if authzid == "" && r.User != authcid {
-		authzid = r.User
-	}
-	return creds.NewVerifiedServer(mech, authcid, authzid)
+// tokenPrincipal returns the principal of a validated token: the account
+// is whom the validator says the token belongs to, and the user the client
+// named is the authzid, which the session drops when it names that account
+// and otherwise hands to the authorization policy.
+func tokenPrincipal(mech string, r *TokenRequest) *creds.Principal {
+	return creds.NewPrincipal(mech, r.Subject, r.User)
 }
 
-// Properties: client-first, uses a bearer token.
-func (XOAuth2) Properties() Properties { return Properties{Uses: UsesToken} }
+// Properties: client-first, sends a bearer token, a reusable secret.
+func (XOAuth2) Properties() Properties { return Properties{ClearSecret: true, Uses: UsesToken} }
+
+// CheckConfig implements [ConfigChecker]: XOAUTH2 needs a token validator.
+func (XOAuth2) CheckConfig(in *ServerInput) error { return checkTokens("XOAUTH2", in) }
 
 // ServerAttempt implements [Server].
 func (m XOAuth2) ServerAttempt(ctx context.Context, in *ServerInput) (ServerResult, error) {
@@ -70,11 +65,8 @@ func (m XOAuth2) ServerAttempt(ctx context.Context, in *ServerInput) (ServerResu
 	if err != nil {
 		return ServerResult{}, err
 	}
-	if m.Validator == nil {
-		return ServerResult{Creds: creds.NewTokenServer("XOAUTH2", user, "", token)}, nil
-	}
 	r := &TokenRequest{Mechanism: "XOAUTH2", User: user, Token: token}
-	refused, err := validateToken(ctx, m.Validator, r, TokenError{Status: "401", Schemes: "bearer", Scope: m.Scope})
+	refused, err := validateToken(ctx, in.Tokens, r, TokenError{Status: "401", Schemes: "bearer", Scope: m.Scope})
 	switch {
 	case err != nil:
 		return ServerResult{}, err
@@ -87,7 +79,7 @@ func (m XOAuth2) ServerAttempt(ctx context.Context, in *ServerInput) (ServerResu
 		}
 		return ServerResult{Challenge: refused.marshal(), State: refused}, nil
 	}
-	return ServerResult{Creds: tokenCreds("XOAUTH2", r, "")}, nil
+	return ServerResult{Principal: tokenPrincipal("XOAUTH2", r)}, nil
 }
 
 func parseXOAuth2(msg []byte) (user, token string, err error) {

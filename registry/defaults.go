@@ -8,18 +8,12 @@ import (
 )
 
 // Builtin returns a new value of the built-in mechanism named name
-// (ignoring case), with its zero configuration, or false. A SCRAM server
-// with zero configuration has no store and fails every exchange; use
-// [Named] with a [Config] that sets SCRAMStore.
-func Builtin(name string) (Mechanism, bool) { return builtin(name, nil) }
-
-// builtin returns the built-in mechanism named name, configured from cfg.
-func builtin(name string, cfg *Config) (Mechanism, bool) {
+// (ignoring case), with its zero configuration, or false. A server
+// mechanism checks secrets through the session's Verifier and tokens with
+// its token validator, so the zero configuration is complete.
+func Builtin(name string) (Mechanism, bool) {
 	if !ValidName(name) {
 		return nil, false
-	}
-	if cfg == nil {
-		cfg = &Config{}
 	}
 	name = upper(name)
 	switch name {
@@ -30,17 +24,16 @@ func builtin(name string, cfg *Config) (Mechanism, bool) {
 	case "CRAM-MD5":
 		return mech.CRAMMD5{}, true
 	case "XOAUTH2":
-		return mech.XOAuth2{Validator: cfg.TokenValidator}, true
+		return mech.XOAuth2{}, true
 	case "EXTERNAL":
 		return mech.External{}, true
 	case "OAUTHBEARER":
-		return mech.OAuthBearer{Validator: cfg.TokenValidator}, true
+		return mech.OAuthBearer{}, true
 	case "ANONYMOUS":
 		return mech.Anonymous{}, true
 	}
 	if h, plus, ok := scram.HashByName(name); ok {
-		return scram.Mechanism{Hash: h, Plus: plus, Store: cfg.SCRAMStore,
-			MockIterations: cfg.SCRAMMockIterations, Secret: cfg.SCRAMSecret}, true
+		return scram.Mechanism{Hash: h, Plus: plus}, true
 	}
 	return nil, false
 }
@@ -57,33 +50,29 @@ func BuiltinNames() []string {
 	}
 }
 
-// DefaultNames lists the mechanisms [Defaults] registers, in preference
-// order. Mechanisms that need configuration to be safe (SCRAM needs a key
-// store, XOAUTH2 a token validator, EXTERNAL a transport identity) or that
-// need clear-text secrets on the server (CRAM-MD5) are left out; add them
-// with [Named] or [Registry.Register].
-var DefaultNames = []string{"PLAIN", "LOGIN"}
-
-// Defaults returns a registry of the [DefaultNames] mechanisms with a zero
-// Config.
+// Defaults returns a client registry of PLAIN, then LOGIN, with a zero
+// Config: what a client can run with a user name and a password against
+// most servers. Its NewServer refuses both, since a zero Config has no
+// account store; a server uses [Named] or [New] with a Verifier.
 func Defaults() *Registry {
-	r, err := Named(nil, DefaultNames...)
+	r, err := Named(nil, "PLAIN", "LOGIN")
 	if err != nil {
 		panic(err) // the built-in list is known to be valid
 	}
 	return r
 }
 
-// Named returns a registry of the built-in mechanisms named, in that order.
-// The mechanisms take their settings from cfg: SCRAM its SCRAMStore, XOAUTH2
-// and OAUTHBEARER its TokenValidator. An unknown name is an error wrapping [ErrUnknown] that
-// names it.
+// Named returns a registry of the built-in mechanisms named, in that order,
+// with [New]'s checks: a server registry (cfg sets a Verifier or token
+// validator) is refused if a mechanism cannot run with cfg, with an error
+// naming it. An unknown name is an error wrapping [ErrUnknown] that names
+// it.
 func Named(cfg *Config, names ...string) (*Registry, error) {
 	mechs := make([]Mechanism, 0, len(names))
 	for _, n := range names {
-		m, ok := builtin(n, cfg)
+		m, ok := Builtin(n)
 		if !ok {
-			return nil, fmt.Errorf("%w: %q", ErrUnknown, n)
+			return nil, fmt.Errorf("%w: %q is not a built-in mechanism", ErrUnknown, n)
 		}
 		mechs = append(mechs, m)
 	}

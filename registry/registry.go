@@ -9,6 +9,18 @@
 // There is no package-level registry: build one with [New], [Defaults] or
 // [Named], and share it. A Registry is safe for concurrent use, including
 // [Registry.Register] while sessions are being created.
+//
+// # Servers
+//
+// A server registry's [Config] holds the session settings, among them the
+// [creds.Verifier] that every mechanism checking a secret checks it
+// through, and the token validator. A registry built with either checks,
+// there and then, that every server mechanism it holds has what it needs
+// ([mech.ConfigChecker]): SCRAM without SCRAM keys in the store, CRAM-MD5
+// without clear passwords, OAUTHBEARER without a validator are errors
+// naming the mechanism, never failed logins. [Registry.NewServer] checks
+// again for the mechanism asked for, so a registry built without them (for
+// clients, say) cannot run a server that would let anybody in.
 package registry
 
 import (
@@ -18,7 +30,6 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
-	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/session"
 )
 
@@ -50,28 +61,54 @@ var (
 	ErrNoMechanism = errors.New("saslkit/registry: no usable mechanism")
 )
 
-// Config holds a registry's settings. The zero value is the safe default.
+// SelectError is the error of [Registry.Select] when no mechanism fits: it
+// wraps [ErrNoMechanism] and says, for each mechanism the registry has
+// that the server advertised, why it was skipped.
+type SelectError struct {
+	// Skipped lists the advertised mechanisms the registry has, in its
+	// order of preference, each with the reason it was skipped.
+	Skipped []Skipped
+}
+
+// Skipped is a mechanism [Registry.Select] passed over, and why.
+type Skipped struct {
+	Mechanism string
+	// Reason is a short fixed text, such as "needs TLS" or "no password".
+	Reason string
+}
+
+func (e *SelectError) Error() string {
+	s := ErrNoMechanism.Error()
+	if len(e.Skipped) == 0 {
+		return s + ": the server advertised none of this registry's mechanisms"
+	}
+	for i, k := range e.Skipped {
+		if i == 0 {
+			s += ": "
+		} else {
+			s += "; "
+		}
+		s += k.Mechanism + " " + k.Reason
+	}
+	return s
+}
+
+// Unwrap returns [ErrNoMechanism].
+func (e *SelectError) Unwrap() error { return ErrNoMechanism }
+
+// Config holds a registry's settings. The zero value is the safe default:
+// a registry for clients, whose NewServer refuses every mechanism that
+// checks a secret.
 type Config struct {
-	// Session configures every session the registry creates.
+	// Session configures every session the registry creates: on a server,
+	// the Verifier and token validator that mechanisms check against, and
+	// the authorization policy.
 	Session session.Config
 	// InsecureClearSecret offers mechanisms that send a reusable secret in
-	// the clear (PLAIN, LOGIN) on connections that are not secure, and lets
-	// clients pick them there. Off by default: such mechanisms appear only
-	// over TLS.
+	// the clear (PLAIN, LOGIN, and the bearer tokens of OAUTHBEARER and
+	// XOAUTH2) on connections that are not secure, and lets clients pick
+	// them there. Off by default: such mechanisms appear only over TLS.
 	InsecureClearSecret bool
-	// SCRAMStore holds the users' SCRAM keys, for the SCRAM mechanisms
-	// that [Named] creates. If nil, they fail every exchange at the proof.
-	SCRAMStore scram.Store
-	// SCRAMMockIterations and SCRAMSecret configure how those mechanisms
-	// answer for unknown users ([scram.Mechanism.MockIterations] and
-	// [scram.Mechanism.Secret]): set the iteration count to what most
-	// stored keys use, so that "i=" does not tell unknown users apart.
-	SCRAMMockIterations int
-	SCRAMSecret         []byte
-	// TokenValidator checks bearer tokens for the XOAUTH2 and OAUTHBEARER
-	// mechanisms that [Named] creates. If nil, their credentials come back
-	// unverified, with an [*creds.ExternalError] holding the token.
-	TokenValidator mech.TokenValidator
 }
 
 // Registry holds mechanisms by name, in preference order.
@@ -84,7 +121,11 @@ type Registry struct {
 
 // New returns a registry holding mechs, in that order of preference. A nil
 // cfg means the zero Config. It returns an error wrapping [ErrInvalidName]
-// or [ErrDuplicate] if a mechanism cannot be registered.
+// or [ErrDuplicate] if a mechanism cannot be registered. When cfg sets a
+// Verifier or a token validator, the registry is a server's, and New also
+// returns an error, wrapping [creds.ErrMisconfigured], for a server
+// mechanism that cannot run with them; the error names the mechanism and
+// what it lacks.
 func New(cfg *Config, mechs ...Mechanism) (*Registry, error) {
 	r := &Registry{}
 	if cfg != nil {
@@ -95,7 +136,27 @@ func New(cfg *Config, mechs ...Mechanism) (*Registry, error) {
 			return nil, err
 		}
 	}
+	if r.cfg.Session.Verifier != nil || r.cfg.Session.Tokens != nil {
+		for _, m := range mechs {
+			if err := r.checkConfig(m); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return r, nil
+}
+
+// checkConfig runs m's CheckConfig, if it is a server mechanism that has
+// one, against the registry's session settings.
+func (r *Registry) checkConfig(m Mechanism) error {
+	c, ok := m.(mech.ConfigChecker)
+	if !ok {
+		return nil
+	}
+	if _, ok := m.(mech.Server); !ok {
+		return nil
+	}
+	return c.CheckConfig(&mech.ServerInput{Verifier: r.cfg.Session.Verifier, Tokens: r.cfg.Session.Tokens})
 }
 
 // Register adds m at the end of the preference order. It returns an error
@@ -107,8 +168,11 @@ func (r *Registry) Register(m Mechanism) error {
 		return fmt.Errorf("%w: nil mechanism", ErrInvalidName)
 	}
 	name := m.Name()
-	if !ValidName(name) || name != upper(name) {
-		return fmt.Errorf("%w: %q", ErrInvalidName, name)
+	if !ValidName(name) {
+		return fmt.Errorf("%w: want 1 to 20 characters of A-Z, 0-9, - and _", ErrInvalidName)
+	}
+	if name != upper(name) {
+		return fmt.Errorf("%w: %q must be upper case (%q)", ErrInvalidName, name, upper(name))
 	}
 	_, isServer := m.(mech.Server)
 	_, isClient := m.(mech.Client)
@@ -153,24 +217,28 @@ func (r *Registry) Names() []string {
 	return names
 }
 
-// Server returns a server session for the mechanism named name (ignoring
-// case) over channel ch. It refuses mechanisms the registry would not
-// advertise on ch: an error wrapping [ErrUnknown], [ErrEncryptionRequired]
-// or [ErrNotOffered]. When the registry offers no channel-binding
-// mechanism, the session sees ch without its bindings, so that SCRAM does
-// not take a binding-capable client's "y" for a downgrade.
-func (r *Registry) Server(name string, ch mech.Channel) (*session.Server, error) {
+// NewServer returns a server session for the mechanism named name
+// (ignoring case) over channel ch. It refuses mechanisms the registry would
+// not advertise on ch: an error wrapping [ErrUnknown],
+// [ErrEncryptionRequired] or [ErrNotOffered], naming the mechanism when
+// the name is valid. It refuses, with an error wrapping
+// [creds.ErrMisconfigured], a mechanism the registry's session settings
+// cannot support (see [session.NewServer]). When the registry offers no
+// channel-binding mechanism, the session sees ch without its bindings, so
+// that a client's "y" flag (it could bind, and saw no -PLUS) is not taken
+// for a downgrade.
+func (r *Registry) NewServer(name string, ch mech.Channel) (*session.Server, error) {
 	m, ok := r.Lookup(name)
 	if !ok {
-		return nil, ErrUnknown
+		return nil, unknown(name)
 	}
 	sm, ok := m.(mech.Server)
 	if !ok {
-		return nil, ErrUnknown
+		return nil, fmt.Errorf("%w: %s has no server side", ErrUnknown, m.Name())
 	}
 	p := m.Properties()
 	if err := r.usable(p, &ch); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %s", err, m.Name())
 	}
 	if !p.ChannelBinding && len(ch.Bindings) > 0 && !r.offersBinding() {
 		// The channel could bind, but no -PLUS mechanism is offered: a
@@ -178,7 +246,16 @@ func (r *Registry) Server(name string, ch mech.Channel) (*session.Server, error)
 		// server must not see bindings that would make it one.
 		ch.Bindings = nil
 	}
-	return session.NewServer(sm, ch, &r.cfg.Session), nil
+	return session.NewServer(sm, ch, &r.cfg.Session)
+}
+
+// unknown is the error for a mechanism name the registry lacks; the name is
+// repeated only when it is a valid one.
+func unknown(name string) error {
+	if !ValidName(name) {
+		return fmt.Errorf("%w: invalid name", ErrUnknown)
+	}
+	return fmt.Errorf("%w: %s", ErrUnknown, upper(name))
 }
 
 // offersBinding reports whether the registry holds a server mechanism with
@@ -194,30 +271,31 @@ func (r *Registry) offersBinding() bool {
 	return false
 }
 
-// Client returns a client session for the mechanism named name (ignoring
-// case), with credentials c, over channel ch. It returns an error wrapping
-// [ErrUnknown] if there is no such client mechanism, and
+// NewClient returns a client session for the mechanism named name
+// (ignoring case), with credentials c, over channel ch. It returns an error
+// wrapping [ErrUnknown] if there is no such client mechanism, and
 // [ErrEncryptionRequired] or [ErrNotOffered] if it cannot run on ch.
-func (r *Registry) Client(name string, c creds.Client, ch mech.Channel) (*session.Client, error) {
+func (r *Registry) NewClient(name string, c creds.Client, ch mech.Channel) (*session.Client, error) {
 	m, ok := r.Lookup(name)
 	if !ok {
-		return nil, ErrUnknown
+		return nil, unknown(name)
 	}
 	cm, ok := m.(mech.Client)
 	if !ok {
-		return nil, ErrUnknown
+		return nil, fmt.Errorf("%w: %s has no client side", ErrUnknown, m.Name())
 	}
 	if err := r.usable(m.Properties(), &ch); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %s", err, m.Name())
 	}
 	return session.NewClient(cm, c, ch, &r.cfg.Session), nil
 }
 
 // Advertise returns the names of the server mechanisms to offer on channel
-// ch, in preference order: those that send a secret in the clear only when
-// ch is secure (or [Config.InsecureClearSecret] is set), channel-binding
-// mechanisms only when ch has bindings, and EXTERNAL-like mechanisms only
-// when ch carries an external identity.
+// ch, in preference order: those that send a reusable secret in the clear
+// (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2) only when ch is secure (or
+// [Config.InsecureClearSecret] is set), channel-binding mechanisms only
+// when ch has bindings, and EXTERNAL-like mechanisms only when ch carries
+// an external identity.
 func (r *Registry) Advertise(ch mech.Channel) []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -237,8 +315,9 @@ func (r *Registry) Advertise(ch mech.Channel) []string {
 // server that advertised the names in advertised: the first, in the
 // registry's preference order, that the server offers, that can run on ch,
 // and that c has the credentials for. ANONYMOUS-like mechanisms are picked
-// only when c holds no user name, password or token. It returns an error
-// wrapping [ErrNoMechanism] when none fits.
+// only when c holds no user name, password or token. When none fits it
+// returns a [*SelectError], wrapping [ErrNoMechanism], that says why each
+// advertised mechanism was skipped.
 func (r *Registry) Select(advertised []string, c creds.Client, ch mech.Channel) (string, error) {
 	offered := make(map[string]bool, len(advertised))
 	for _, a := range advertised {
@@ -248,30 +327,58 @@ func (r *Registry) Select(advertised []string, c creds.Client, ch mech.Channel) 
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	var skipped []Skipped
 	for _, m := range r.mechs {
 		if _, ok := m.(mech.Client); !ok || !offered[m.Name()] {
 			continue
 		}
 		p := m.Properties()
-		if r.usable(p, &ch) != nil || !canRun(p, &c) {
-			continue
+		why := ""
+		if err := r.usable(p, &ch); err != nil {
+			why = reasons[err]
+		} else {
+			why = cannotRun(p, &c)
 		}
-		return m.Name(), nil
+		if why == "" {
+			return m.Name(), nil
+		}
+		skipped = append(skipped, Skipped{Mechanism: m.Name(), Reason: why})
 	}
-	return "", ErrNoMechanism
+	return "", &SelectError{Skipped: skipped}
 }
 
-func canRun(p mech.Properties, c *creds.Client) bool {
+// reasons are the Skipped reasons for the errors of usable.
+var reasons = map[error]string{
+	ErrEncryptionRequired: "sends a reusable secret and needs TLS",
+	errNoBinding:          "needs channel binding",
+	errNoExternal:         "needs an identity from the transport",
+}
+
+// cannotRun says why a client with credentials c cannot run a mechanism
+// with properties p, or "".
+func cannotRun(p mech.Properties, c *creds.Client) string {
 	switch {
 	case p.Anonymous:
-		return c.Authcid == "" && c.Password == "" && c.Token == ""
+		if c.Authcid != "" || c.Password != "" || c.Token != "" {
+			return "is for clients without credentials"
+		}
 	case p.Uses == mech.UsesPassword:
-		return c.Authcid != "" && c.Password != ""
+		if c.Authcid == "" || c.Password == "" {
+			return "needs a user name and a password"
+		}
 	case p.Uses == mech.UsesToken:
-		return c.Token != ""
+		if c.Token == "" {
+			return "needs a token"
+		}
 	}
-	return true
+	return ""
 }
+
+// Reasons a mechanism is not offered on a channel; both wrap ErrNotOffered.
+var (
+	errNoBinding  = fmt.Errorf("%w (no channel binding)", ErrNotOffered)
+	errNoExternal = fmt.Errorf("%w (no identity from the transport)", ErrNotOffered)
+)
 
 // usable reports why a mechanism with properties p cannot run on ch, or nil.
 func (r *Registry) usable(p mech.Properties, ch *mech.Channel) error {
@@ -279,9 +386,9 @@ func (r *Registry) usable(p mech.Properties, ch *mech.Channel) error {
 	case p.ClearSecret && !ch.Secure && !r.cfg.InsecureClearSecret:
 		return ErrEncryptionRequired
 	case p.ChannelBinding && len(ch.Bindings) == 0:
-		return ErrNotOffered
+		return errNoBinding
 	case p.External && ch.External == "":
-		return ErrNotOffered
+		return errNoExternal
 	}
 	return nil
 }

@@ -14,20 +14,17 @@ type Step struct {
 	// be empty; protocol code must still send it. The caller must not
 	// modify it.
 	Challenge []byte
-	// Done reports that the exchange completed successfully.
+	// Done reports that the exchange completed: the client authenticated
+	// and is authorized as Principal says.
 	Done bool
-	// Creds are the client's credentials when Done is set.
-	Creds *creds.Server
+	// Principal is who authenticated, when Done is set.
+	Principal *creds.Principal
 	// Failure, when not nil, reports that Challenge carries failure data
 	// (Config.FinalAsChallenge with a [mech.FailureError]): the exchange
 	// has failed with this error, and the session waits only for the
 	// client's reply before returning it. Protocol code can log it even if
 	// the client hangs up.
 	Failure error
-	// Verified reports that Creds have been verified, by the mechanism
-	// itself (SCRAM, a token validator) or against Config.Identities. When
-	// it is false the caller must verify Creds against the user's identity.
-	Verified bool
 	// Final is additional data to send with the success reply, when
 	// HasFinal is set. HasFinal with an empty Final is empty additional
 	// data, which differs from none. Never set when the session's
@@ -45,24 +42,28 @@ type Server struct {
 	in    mech.ServerInput
 	buf   [inline]mech.Pair
 	state state
-	// heldVerified goes with held, below; it sits here to pack the struct.
-	heldVerified bool
-	steps        int32
-	// held is the outcome, held while final data is out.
-	held *creds.Server
-	fail error // the failure, held while failure data is out
-	// unverified holds credentials that completed without verification,
-	// for Verify.
-	unverified *creds.Server
+	steps int32
+	held  *creds.Principal // the outcome, held while final data is out
+	fail  error            // the failure, held while failure data is out
 }
 
 // NewServer returns a session running mechanism m over channel ch. A nil
-// cfg means the zero Config.
-func NewServer(m mech.Server, ch mech.Channel, cfg *Config) *Server {
+// cfg means the zero Config. If m needs part of the configuration that cfg
+// lacks ([mech.ConfigChecker]), such as an account store for PLAIN or a
+// token validator for OAUTHBEARER, NewServer returns an error wrapping
+// [creds.ErrMisconfigured] that names the mechanism and what it lacks.
+func NewServer(m mech.Server, ch mech.Channel, cfg *Config) (*Server, error) {
 	s := &Server{m: m, cfg: cfg, ch: ch}
 	s.in.Pairs = s.buf[:0]
 	s.in.Channel = &s.ch
-	return s
+	s.in.Verifier = cfg.verifier()
+	s.in.Tokens = cfg.tokens()
+	if c, ok := m.(mech.ConfigChecker); ok {
+		if err := c.CheckConfig(&s.in); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Mechanism returns the session's mechanism name.
@@ -101,7 +102,7 @@ func (s *Server) Next(ctx context.Context, response []byte) (Step, error) {
 		if len(response) != 0 {
 			return Step{}, ErrUnexpectedReply
 		}
-		return Step{Done: true, Creds: s.held, Verified: s.heldVerified}, nil
+		return Step{Done: true, Principal: s.held}, nil
 	case stateFailing:
 		s.state = stateDone
 		return Step{}, s.fail
@@ -154,16 +155,16 @@ func (s *Server) attempt(ctx context.Context) (Step, error) {
 		s.state = stateDone
 		return Step{}, err
 	}
-	if res.Creds != nil {
-		verified, err := s.complete(ctx, res.Creds)
+	if res.Principal != nil {
+		p, err := creds.Authorize(ctx, s.cfg.authorizer(), res.Principal)
 		if err != nil {
 			s.state = stateDone
 			return Step{}, err
 		}
-		step := Step{Done: true, Creds: res.Creds, Verified: verified, Final: res.Final, HasFinal: res.HasFinal}
+		step := Step{Done: true, Principal: p, Final: res.Final, HasFinal: res.HasFinal}
 		if res.HasFinal && s.cfg.finalAsChallenge() {
 			s.state = stateFinal
-			s.held, s.heldVerified = res.Creds, verified
+			s.held = p
 			return Step{Challenge: res.Final}, nil
 		}
 		s.state = stateDone
@@ -178,56 +179,4 @@ func (s *Server) attempt(ctx context.Context) (Step, error) {
 	s.in.Pairs = append(s.in.Pairs, mech.Pair{Challenge: res.Challenge, State: res.State})
 	s.state = stateWaiting
 	return Step{Challenge: res.Challenge}, nil
-}
-
-// complete verifies c against the identity store, if there is one and the
-// mechanism has not verified c, and then applies the authorization policy.
-func (s *Server) complete(ctx context.Context, c *creds.Server) (verified bool, err error) {
-	if c.Anonymous() {
-		// Nobody to look up or authorize; the caller decides what an
-		// anonymous client may do.
-		return false, nil
-	}
-	verified = c.Verified()
-	if store := s.cfg.identities(); !verified && store != nil {
-		id, err := store.Identity(ctx, c.Authcid())
-		if err != nil {
-			return false, err
-		}
-		if err := c.Verify(id); err != nil {
-			return false, err
-		}
-		verified = true
-	}
-	if !verified {
-		// Authorization waits for authentication: the caller verifies the
-		// credentials with Server.Verify, which then applies the policy.
-		s.unverified = c
-		return false, nil
-	}
-	if err := creds.Authorize(ctx, s.cfg.authorizer(), c); err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
-// Verify finishes an exchange whose done [Step] was not Verified: it
-// verifies the credentials against id ([creds.Server.Verify]; a nil id
-// stands for an unknown user) and then applies the authorization policy
-// ([Config.Authorizer]), in that order, so that a client learns nothing of
-// the policy before it has authenticated. It returns an error wrapping
-// [creds.ErrBadCredentials], [creds.ErrUnusable], [creds.ErrUnauthorized],
-// an [*creds.ExternalError] when the credentials must be checked outside
-// saslkit, or [ErrNotStarted] when there are no unverified credentials to
-// verify. It may be called once.
-func (s *Server) Verify(ctx context.Context, id creds.Identity) error {
-	c := s.unverified
-	if c == nil {
-		return ErrNotStarted
-	}
-	s.unverified = nil
-	if err := c.Verify(id); err != nil {
-		return err
-	}
-	return creds.Authorize(ctx, s.cfg.authorizer(), c)
 }

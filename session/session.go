@@ -16,11 +16,24 @@
 //		step, err = sess.Next(ctx, resp)
 //	}
 //
-// A done step carries the credentials, to verify against an identity, and
-// any additional data to send with success. A failure is an error: match it
-// with errors.Is against the sentinels of this package and of package mech.
-// A failure whose data must reach the client (SCRAM's "e=", the OAUTHBEARER
-// JSON error) is an [*mech.FailureError].
+// A done step means the client authenticated and is authorized: its
+// [creds.Principal] names the account, by its canonical name, that the
+// server's [creds.Verifier], token validator or transport verified, and
+// the authorization identity the [Config.Authorizer] allowed. There is no
+// other way for a step to be done. It may carry additional data to send
+// with success.
+//
+// A failure is an error, matched with errors.Is against the sentinels of
+// this package and of packages creds and mech; a wrong password and an
+// unknown user are both [creds.ErrBadCredentials]. A failure whose data must
+// reach the client (SCRAM's "e=", the OAUTHBEARER JSON error) is an
+// [*mech.FailureError], or, with [Config.FinalAsChallenge], a step whose
+// Challenge carries the data and whose Failure holds the error that the
+// next call returns.
+//
+// A server session needs what its mechanism checks against: [NewServer]
+// refuses, with an error wrapping [creds.ErrMisconfigured], a mechanism
+// whose account store or token validator is missing.
 //
 // # Client
 //
@@ -52,6 +65,7 @@ import (
 	"fmt"
 
 	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/mech"
 )
 
 // Default limits, used when a [Config] field is zero.
@@ -81,19 +95,19 @@ type Config struct {
 	// failure data ([mech.FailureError]) too: the data goes as a challenge,
 	// and after the reply the session returns the failure's inner error.
 	FinalAsChallenge bool
-	// Identities, if not nil, is where a server session looks up the
-	// identity to verify credentials against when the mechanism did not
-	// verify them itself. The step is then Done only for verified
-	// credentials; a wrong password or an unknown user is an error wrapping
-	// [creds.ErrBadCredentials]. If nil, the caller verifies
-	// [Step.Creds] itself.
-	Identities creds.IdentityStore
+	// Verifier is the server's one path to its accounts: every mechanism
+	// that checks a password or a key checks it there (PLAIN, LOGIN,
+	// CRAM-MD5, SCRAM). If nil, those mechanisms cannot run, and
+	// [NewServer] refuses them.
+	Verifier *creds.Verifier
+	// Tokens checks the bearer tokens of XOAUTH2 and OAUTHBEARER. If nil,
+	// those mechanisms cannot run, and NewServer refuses them.
+	Tokens mech.TokenValidator
 	// Authorizer decides whether the client may act as the authzid it asked
-	// for, once the exchange has completed. A refusal is an error wrapping
+	// for, once it has authenticated; it never sees an authzid that names
+	// the client's own account. A refusal is an error wrapping
 	// [creds.ErrUnauthorized]. If nil, [creds.SelfOnly] is used: a client
-	// may act only as itself. The policy runs only on verified
-	// credentials: at completion when the mechanism or Identities verified
-	// them, and otherwise in [Server.Verify].
+	// may act only as itself.
 	Authorizer creds.Authorizer
 }
 
@@ -117,11 +131,18 @@ func (c *Config) maxMessage() int {
 
 func (c *Config) finalAsChallenge() bool { return c != nil && c.FinalAsChallenge }
 
-func (c *Config) identities() creds.IdentityStore {
+func (c *Config) verifier() *creds.Verifier {
 	if c == nil {
 		return nil
 	}
-	return c.Identities
+	return c.Verifier
+}
+
+func (c *Config) tokens() mech.TokenValidator {
+	if c == nil {
+		return nil
+	}
+	return c.Tokens
 }
 
 func (c *Config) authorizer() creds.Authorizer {
@@ -136,7 +157,7 @@ var (
 	// ErrFinished means the session has already completed or failed.
 	ErrFinished = errors.New("saslkit/session: exchange is over")
 	// ErrNotStarted means a server's Next was called before Start, or a
-	// client's Success or SuccessData before Start or Next.
+	// client's Success, SuccessData or FailureData before Start or Next.
 	ErrNotStarted = errors.New("saslkit/session: exchange not started")
 	// ErrStarted means Start was called twice.
 	ErrStarted = errors.New("saslkit/session: exchange already started")

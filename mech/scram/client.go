@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/hmac"
 	"errors"
+	"fmt"
 	"strconv"
 
+	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/creds/prep"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/gs2"
@@ -15,8 +17,22 @@ import (
 // ServerError is a server-error ("e=" value, RFC 5802 section 7) a server
 // sent. It wraps [mech.ErrAuthFailed].
 type ServerError struct {
-	// Value is the server-error-value, such as "invalid-proof".
+	// Value is the server-error-value, such as "invalid-proof": one of the
+	// values RFC 5802 section 7 defines, or "unknown" for any other, which
+	// is not repeated.
 	Value string
+}
+
+// serverError returns the ServerError for the e= value v.
+func serverError(v []byte) *ServerError {
+	switch s := string(v); s {
+	case valueInvalidEncoding, valueExtensionsNotSupported, valueInvalidProof,
+		valueBindingsDontMatch, valueServerDoesSupportBinding, valueBindingNotSupported,
+		valueUnsupportedBindingType, "unknown-user", valueInvalidUsernameEncoding,
+		"no-resources", valueOtherError:
+		return &ServerError{Value: s}
+	}
+	return &ServerError{Value: "unknown"}
 }
 
 func (e *ServerError) Error() string { return "saslkit/scram: server error: " + e.Value }
@@ -139,7 +155,7 @@ func (m Mechanism) clientFinal(in *mech.ClientInput) (mech.ClientResult, error) 
 	name, rnonce, ok, bad := a.next()
 	if ok && name == 'e' && validErrorValue(rnonce) {
 		// Answer so that the server can finish its failure.
-		return mech.ClientResult{Response: []byte{}, Failure: &ServerError{Value: string(rnonce)}}, nil
+		return mech.ClientResult{Response: []byte{}, Failure: serverError(rnonce)}, nil
 	}
 	if ok && name == 'm' {
 		return mech.ClientResult{}, m.clientErr("mandatory extension", mech.ErrInvalidChallenge)
@@ -152,7 +168,7 @@ func (m Mechanism) clientFinal(in *mech.ClientInput) (mech.ClientResult, error) 
 	if bad || !ok || name != 's' {
 		return mech.ClientResult{}, m.clientErr("missing salt", mech.ErrInvalidChallenge)
 	}
-	salt, ok := decodeB64(salt64, MaxSalt)
+	salt, ok := decodeB64(salt64, creds.MaxSCRAMSalt)
 	if !ok || len(salt) == 0 {
 		return mech.ClientResult{}, m.clientErr("bad salt", mech.ErrInvalidChallenge)
 	}
@@ -165,10 +181,10 @@ func (m Mechanism) clientFinal(in *mech.ClientInput) (mech.ClientResult, error) 
 	}
 	min, max := m.MinIterations, m.MaxIterations
 	if min <= 0 {
-		min = DefaultMinIterations
+		min = creds.MinSCRAMIterations
 	}
 	if max <= 0 {
-		max = MaxIterations
+		max = creds.MaxSCRAMIterations
 	}
 	if len(iter) > 10 || len(iter) == 0 || iter[0] == '0' {
 		return mech.ClientResult{}, m.clientErr("bad iteration count", mech.ErrInvalidChallenge)
@@ -178,7 +194,7 @@ func (m Mechanism) clientFinal(in *mech.ClientInput) (mech.ClientResult, error) 
 		return mech.ClientResult{}, m.clientErr("bad iteration count", mech.ErrInvalidChallenge)
 	}
 	if count < min || count > max {
-		return mech.ClientResult{}, m.clientErr("iteration count out of bounds", mech.ErrInvalidChallenge)
+		return mech.ClientResult{}, m.clientErr(fmt.Sprintf("iteration count %d is outside the accepted %d..%d", count, min, max), mech.ErrInvalidChallenge)
 	}
 
 	hh := m.hash()
@@ -237,7 +253,7 @@ func (m Mechanism) checkServerFinal(st *clientState, final []byte) error {
 		if !validErrorValue(val) {
 			return m.clientErr("malformed server error", mech.ErrAuthFailed)
 		}
-		return &ServerError{Value: string(val)}
+		return serverError(val)
 	case 'v':
 		sig, ok := decodeB64(val, st.sigLen)
 		if !ok || !hmac.Equal(sig, st.serverSig[:st.sigLen]) {
@@ -281,5 +297,5 @@ func (m Mechanism) ClientFailure(_ context.Context, _ *mech.ClientInput, data []
 	if bad || !ok || name != 'e' || !validErrorValue(val) {
 		return m.clientErr("malformed server error", mech.ErrInvalidChallenge)
 	}
-	return &ServerError{Value: string(val)}
+	return serverError(val)
 }

@@ -6,13 +6,17 @@
 //
 // # Server
 //
-// The server never needs the password. A [Store] returns the salt,
-// iteration count, StoredKey and ServerKey of a user ([Keys]); [Derive]
-// makes them from a password, [ParseStored] reads the formats of RFC 5803,
-// Dovecot, gsasl --mkpasswd and PostgreSQL, and [MemoryStore] holds them in
-// memory. An unknown user is given a deterministic mock salt and iteration
-// count, and the exchange runs to the proof and fails there exactly as for
-// a wrong password: same steps, same error, same "e=invalid-proof".
+// The server never needs the password. It looks the user's salt, iteration
+// count, StoredKey and ServerKey ([creds.SCRAMKeys]) up through the
+// session's [creds.Verifier], the one path every mechanism checks secrets
+// through, so one account record serves SCRAM and PLAIN. Keys are made with
+// [creds.DeriveSCRAMKeys] and read from the formats of RFC 5803, Dovecot,
+// gsasl --mkpasswd and PostgreSQL with [creds.ParseSCRAMKeys]. User names
+// are prepared with SASLprep by the store, as RFC 5802 section 5.1 asks. An
+// unknown user is given mock keys of the store's shape (salt length,
+// iteration count), and the exchange runs to the proof and fails there
+// exactly as for a wrong password: same steps, same error, same
+// "e=invalid-proof".
 //
 // # Client
 //
@@ -24,11 +28,11 @@
 // # Channel binding
 //
 // A -PLUS mechanism takes the binding from the session's [mech.Channel]
-// ([mech.TLSChannel] fills it from a *tls.ConnectionState). A client with
-// channel binding that runs a non-PLUS mechanism sends the "y" flag, and a
-// server that has channel bindings to offer refuses "y" as a downgrade: so
-// give a server's channel bindings only when the server also offers the
-// -PLUS variants.
+// ([mech.ServerTLSChannel] and [mech.ClientTLSChannel] fill it from a
+// *tls.ConnectionState). A client with channel binding that runs a
+// non-PLUS mechanism sends the "y" flag, and a server that has channel
+// bindings to offer refuses "y" as a downgrade; a registry that offers no
+// -PLUS variant hides the bindings from its sessions for that reason.
 package scram
 
 import (

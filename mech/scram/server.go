@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"sync"
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
@@ -16,52 +15,50 @@ import (
 
 // Server-error values (RFC 5802 section 7) the server sends in "e=".
 const (
-	ErrValueInvalidEncoding          = "invalid-encoding"
-	ErrValueExtensionsNotSupported   = "extensions-not-supported"
-	ErrValueInvalidProof             = "invalid-proof"
-	ErrValueBindingsDontMatch        = "channel-bindings-dont-match"
-	ErrValueServerDoesSupportBinding = "server-does-support-channel-binding"
-	ErrValueBindingNotSupported      = "channel-binding-not-supported"
-	ErrValueUnsupportedBindingType   = "unsupported-channel-binding-type"
-	ErrValueInvalidUsernameEncoding  = "invalid-username-encoding"
-	ErrValueOtherError               = "other-error"
+	valueInvalidEncoding          = "invalid-encoding"
+	valueExtensionsNotSupported   = "extensions-not-supported"
+	valueInvalidProof             = "invalid-proof"
+	valueBindingsDontMatch        = "channel-bindings-dont-match"
+	valueServerDoesSupportBinding = "server-does-support-channel-binding"
+	valueBindingNotSupported      = "channel-binding-not-supported"
+	valueUnsupportedBindingType   = "unsupported-channel-binding-type"
+	valueInvalidUsernameEncoding  = "invalid-username-encoding"
+	valueOtherError               = "other-error"
 )
 
 // Mechanism is a SCRAM mechanism, client and server. Its zero value is
-// SCRAM-SHA-256 with no store: set Hash, Plus and, for a server, Store. A
-// Mechanism is safe for concurrent use and must not be modified once in use.
+// SCRAM-SHA-256, ready to use on either side. A Mechanism is safe for
+// concurrent use and must not be modified once in use.
+//
+// A server looks the user's keys up through the session's
+// [creds.Verifier] ([creds.Verifier.LookupSCRAM]): the store, the mock keys
+// of unknown users and their secret are the Verifier's, shared with every
+// other mechanism, so a Mechanism has no server-only settings.
 type Mechanism struct {
 	// Hash is the hash function. The zero Hash means SHA256.
 	Hash Hash
 	// Plus selects the -PLUS variant, with channel binding.
 	Plus bool
 
-	// Store holds the users' keys, for the server. If nil, every user is
-	// unknown and every exchange fails at the proof.
-	Store Store
-	// Secret keys the mock salts given to unknown users, so that they are
-	// stable across restarts and servers. If nil, a random secret is made
-	// once per process.
-	Secret []byte
-	// MockIterations is the iteration count given to unknown users; make it
-	// what real users have. Zero means 4096.
-	MockIterations int
-
-	// Rand is the source of nonces. If nil, crypto/rand.Reader is used.
+	// Rand is the source of nonces, on both sides. If nil,
+	// crypto/rand.Reader is used.
 	Rand io.Reader
 	// NonceLen is the number of characters in a nonce, each drawn from the
 	// 93 printable characters RFC 5802 allows (6.5 bits each). Zero means
 	// 24 (156 bits).
 	NonceLen int
 
+	// The remaining fields are client settings.
+
 	// MinIterations and MaxIterations bound the iteration count a client
-	// accepts from a server. Zero means DefaultMinIterations and
-	// MaxIterations.
+	// accepts from a server. Zero means [creds.MinSCRAMIterations] (4096,
+	// RFC 7677 section 4) and [creds.MaxSCRAMIterations].
 	MinIterations, MaxIterations int
 	// Cache, if not nil, keeps a client's derived keys for reuse.
 	Cache *KeyCache
 	// NoPrepUser and NoPrepPassword turn off SASLprep of the client's user
 	// name (MongoDB, for one, does not prepare user names) and password.
+	// A server prepares names in its store ([creds.Store.Lookup]).
 	NoPrepUser, NoPrepPassword bool
 }
 
@@ -81,9 +78,26 @@ func (m Mechanism) Properties() mech.Properties {
 	return mech.Properties{Mutual: true, ChannelBinding: m.Plus, Uses: mech.UsesPassword}
 }
 
+// CheckConfig implements [mech.ConfigChecker]: a SCRAM server needs an
+// account store that holds keys for its hash.
+func (m Mechanism) CheckConfig(in *mech.ServerInput) error {
+	p, err := in.Verifier.Profile()
+	if err != nil {
+		return &mech.Error{Mechanism: m.Name(), Reason: "needs an account store (session.Config.Verifier)", Err: creds.ErrMisconfigured}
+	}
+	h := m.hash()
+	for _, s := range p.SCRAM {
+		if s.Hash == h.name {
+			return nil
+		}
+	}
+	return &mech.Error{Mechanism: m.Name(), Reason: "needs SCRAM-" + h.name + " keys, and the account store holds none", Err: creds.ErrMisconfigured}
+}
+
 // serverState is what the server keeps with its server-first message.
 type serverState struct {
-	keys    Keys
+	lookup  *creds.SCRAMLookup
+	keys    *creds.SCRAMKeys
 	user    string
 	authzid string
 	gs2Len  int    // length of the GS2 header in the client-first message
@@ -114,7 +128,7 @@ func (m Mechanism) serverFirst(ctx context.Context, in *mech.ServerInput) (mech.
 	msg := in.Pairs[0].Response
 	h, n, err := gs2.Parse(msg)
 	if err != nil {
-		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "malformed GS2 header", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueInvalidEncoding, "malformed GS2 header", mech.ErrInvalidResponse)
 	}
 	st := &serverState{authzid: h.Authzid, gs2Len: n}
 	ch := in.Channel
@@ -123,57 +137,50 @@ func (m Mechanism) serverFirst(ctx context.Context, in *mech.ServerInput) (mech.
 	}
 	switch {
 	case h.Flag == gs2.Binding && !m.Plus:
-		return mech.ServerResult{}, m.fail(ErrValueBindingNotSupported, "channel binding with a non-PLUS mechanism", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueBindingNotSupported, "channel binding with a non-PLUS mechanism", mech.ErrInvalidResponse)
 	case h.Flag == gs2.Binding:
 		data, ok := ch.Binding(h.CBName)
 		if !ok {
-			return mech.ServerResult{}, m.fail(ErrValueUnsupportedBindingType, "unsupported channel-binding type", mech.ErrAuthFailed)
+			return mech.ServerResult{}, m.fail(valueUnsupportedBindingType, "unsupported channel-binding type", mech.ErrAuthFailed)
 		}
 		st.cbData = data
 	case m.Plus:
-		return mech.ServerResult{}, m.fail(ErrValueOtherError, "PLUS mechanism without channel binding", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueOtherError, "PLUS mechanism without channel binding", mech.ErrInvalidResponse)
 	case h.Flag == gs2.ClientOnly && len(ch.Bindings) > 0:
 		// The client can bind and we could have: someone removed -PLUS
 		// from the list it saw.
-		return mech.ServerResult{}, m.fail(ErrValueServerDoesSupportBinding, "channel-binding downgrade", mech.ErrAuthFailed)
+		return mech.ServerResult{}, m.fail(valueServerDoesSupportBinding, "channel-binding downgrade", mech.ErrAuthFailed)
 	}
 
 	// client-first-message-bare = [reserved-mext ","] username "," nonce ["," extensions]
 	a := attrs{rest: msg[n:]}
 	name, user, ok, bad := a.next()
 	if ok && name == 'm' {
-		return mech.ServerResult{}, m.fail(ErrValueExtensionsNotSupported, "mandatory extension", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueExtensionsNotSupported, "mandatory extension", mech.ErrInvalidResponse)
 	}
 	if bad || !ok || name != 'n' || len(user) == 0 || len(user) > maxUser {
-		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "missing or bad user name", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueInvalidEncoding, "missing or bad user name", mech.ErrInvalidResponse)
 	}
 	if st.user, err = gs2.DecodeName(user); err != nil {
-		return mech.ServerResult{}, m.fail(ErrValueInvalidUsernameEncoding, "bad user name encoding", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueInvalidUsernameEncoding, "bad user name encoding", mech.ErrInvalidResponse)
 	}
 	name, cnonce, ok, bad := a.next()
 	if bad || !ok || name != 'r' || !validNonce(cnonce) {
-		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "missing or bad nonce", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueInvalidEncoding, "missing or bad nonce", mech.ErrInvalidResponse)
 	}
 	if err := checkExtensions(&a); err != nil {
-		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "malformed extension", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueInvalidEncoding, "malformed extension", mech.ErrInvalidResponse)
 	}
 
 	hh := m.hash()
-	// The mock keys are made for every user, known or not, so that an
-	// unknown user costs what a known one costs.
-	mock := m.mockKeys(hh, st.user)
-	if m.Store != nil {
-		st.keys, err = m.Store.Keys(ctx, hh, st.user)
-	} else {
-		err = ErrUnknownUser
+	// An unknown user gets mock keys of the store's shape and fails at the
+	// proof, as a wrong password does.
+	if st.lookup, err = in.Verifier.LookupSCRAM(ctx, st.user, hh.name); err != nil {
+		return mech.ServerResult{}, &mech.Error{Mechanism: m.Name(), Reason: "account store failed", Err: err}
 	}
-	switch {
-	case errors.Is(err, ErrUnknownUser):
-		st.keys = mock
-	case err != nil:
-		return mech.ServerResult{}, err
-	case !st.keys.valid(hh):
-		return mech.ServerResult{}, ErrBadKeys
+	st.keys = &st.lookup.Keys
+	if len(st.keys.StoredKey) != hh.size || len(st.keys.ServerKey) != hh.size {
+		return mech.ServerResult{}, &mech.Error{Mechanism: m.Name(), Reason: "stored keys do not fit the hash", Err: creds.ErrMisconfigured}
 	}
 
 	sc := hh.getScratch()
@@ -224,11 +231,11 @@ func (m Mechanism) serverFinal(in *mech.ServerInput) (mech.ServerResult, error) 
 	a := attrs{rest: msg}
 	name, cb, ok, bad := a.next()
 	if bad || !ok || name != 'c' {
-		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "missing channel binding", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueInvalidEncoding, "missing channel binding", mech.ErrInvalidResponse)
 	}
 	name, rnonce, ok, bad := a.next()
 	if bad || !ok || name != 'r' {
-		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "missing nonce", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueInvalidEncoding, "missing nonce", mech.ErrInvalidResponse)
 	}
 	var proof []byte
 	var withoutProof int
@@ -236,22 +243,22 @@ func (m Mechanism) serverFinal(in *mech.ServerInput) (mech.ServerResult, error) 
 		start := len(msg) - len(a.rest)
 		name, val, ok, bad := a.next()
 		if bad || !ok {
-			return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "missing proof", mech.ErrInvalidResponse)
+			return mech.ServerResult{}, m.fail(valueInvalidEncoding, "missing proof", mech.ErrInvalidResponse)
 		}
 		if name == 'p' {
 			if !a.done {
-				return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "proof is not last", mech.ErrInvalidResponse)
+				return mech.ServerResult{}, m.fail(valueInvalidEncoding, "proof is not last", mech.ErrInvalidResponse)
 			}
 			proof = val
 			withoutProof = start - 1
 			break
 		}
 		if reserved(name) {
-			return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "repeated attribute", mech.ErrInvalidResponse)
+			return mech.ServerResult{}, m.fail(valueInvalidEncoding, "repeated attribute", mech.ErrInvalidResponse)
 		}
 	}
 	if len(proof) != base64Len(hh.size) {
-		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "bad proof length", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueInvalidEncoding, "bad proof length", mech.ErrInvalidResponse)
 	}
 	sc := hh.getScratch()
 	defer sc.put()
@@ -259,19 +266,19 @@ func (m Mechanism) serverFinal(in *mech.ServerInput) (mech.ServerResult, error) 
 	// proof's size when the input is corrupt.
 	p := sc.b[:strictB64.DecodedLen(len(proof))]
 	if n, err := strictB64.Decode(p, proof); err != nil || n != hh.size {
-		return mech.ServerResult{}, m.fail(ErrValueInvalidEncoding, "bad proof encoding", mech.ErrInvalidResponse)
+		return mech.ServerResult{}, m.fail(valueInvalidEncoding, "bad proof encoding", mech.ErrInvalidResponse)
 	}
 
 	// c= must carry the GS2 header as the client sent it, followed by the
 	// channel-binding data for "p=".
 	if !checkCB(cb, first[:st.gs2Len], st.cbData, sc) {
-		return mech.ServerResult{}, m.fail(ErrValueBindingsDontMatch, "channel binding does not match", mech.ErrAuthFailed)
+		return mech.ServerResult{}, m.fail(valueBindingsDontMatch, "channel binding does not match", mech.ErrAuthFailed)
 	}
 	// The nonce must be the one we sent: it follows "r=" in server-first.
 	sa := attrs{rest: serverFirst}
 	_, snonce, _, _ := sa.next()
 	if !hmac.Equal(rnonce, snonce) {
-		return mech.ServerResult{}, m.fail(ErrValueOtherError, "nonce does not match", mech.ErrAuthFailed)
+		return mech.ServerResult{}, m.fail(valueOtherError, "nonce does not match", mech.ErrAuthFailed)
 	}
 
 	// AuthMessage = client-first-message-bare "," server-first-message ","
@@ -289,13 +296,19 @@ func (m Mechanism) serverFinal(in *mech.ServerInput) (mech.ServerResult, error) 
 		sig[i] ^= p[i] // ClientKey = ClientProof XOR ClientSignature
 	}
 	if !hmac.Equal(sc.sum(p[:0], sig), st.keys.StoredKey) {
-		return mech.ServerResult{}, m.fail(ErrValueInvalidProof, "invalid proof", mech.ErrAuthFailed)
+		return mech.ServerResult{}, m.fail(valueInvalidProof, "invalid proof", creds.ErrBadCredentials)
+	}
+	account, err := st.lookup.Account()
+	if err != nil {
+		// Mock keys: no proof can match them, but if one did, it would
+		// still not log anybody in.
+		return mech.ServerResult{}, m.fail(valueInvalidProof, "invalid proof", creds.ErrBadCredentials)
 	}
 	final := make([]byte, 0, 2+base64Len(hh.size))
 	final = append(final, "v="...)
 	final = appendB64(final, sc.mac(sc.a[:0], st.keys.ServerKey, am))
 	return mech.ServerResult{
-		Creds:    creds.NewVerifiedServer(m.Name(), st.user, st.authzid),
+		Principal: creds.NewPrincipal(m.Name(), account, st.authzid),
 		Final:    final,
 		HasFinal: true,
 	}, nil
@@ -323,40 +336,6 @@ func checkCB(cb, header, data []byte, sc *scratch) bool {
 }
 
 func base64Len(n int) int { return (n + 2) / 3 * 4 }
-
-// mockKeys returns deterministic keys for an unknown user, which no proof
-// can match: one MAC of the user name under the server secret gives the
-// salt and the keys. It costs one HMAC, about what a store lookup costs, so
-// that unknown users answer as fast as known ones.
-func (m Mechanism) mockKeys(h Hash, user string) Keys {
-	secret := m.Secret
-	if secret == nil {
-		secret = processSecret()
-	}
-	sc := h.getScratch()
-	defer sc.put()
-	msg := append(sc.buf[:0], "saslkit scram mock keys\x00"...)
-	msg = append(msg, h.name...)
-	msg = append(msg, 0)
-	msg = append(msg, user...)
-	sc.buf = msg
-	k := sc.mac(make([]byte, 0, h.size), secret, msg)
-	iter := m.MockIterations
-	if iter <= 0 {
-		iter = 4096
-	}
-	// The StoredKey is a MAC output, not the hash of any ClientKey anyone
-	// knows; the ServerKey is never used, since the proof fails first.
-	return Keys{Salt: k[:16], Iterations: iter, StoredKey: k, ServerKey: k}
-}
-
-var processSecret = sync.OnceValue(func() []byte {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic("saslkit/scram: no randomness: " + err.Error())
-	}
-	return b
-})
 
 // nonceLen returns the nonce length for a NonceLen setting.
 func nonceLen(n int) int {
