@@ -159,8 +159,8 @@ func clearPassword(enc string) (string, bool) {
 
 // validate checks a before it is stored.
 func (a *Account) validate() error {
-	if a.Name == "" {
-		return fmt.Errorf("%w: account with an empty name", ErrMisconfigured)
+	if a.Name == "" || len(a.Name) > MaxInput {
+		return fmt.Errorf("%w: account name is empty or longer than %d octets", ErrMisconfigured, MaxInput)
 	}
 	if !a.NoPrep {
 		if _, err := prep.Stored(a.Name); err != nil {

@@ -14,6 +14,10 @@ import (
 	"github.com/saslkit/saslkit/creds/prep"
 )
 
+// MaxInput is the longest name or password, in octets, that a [Verifier]
+// checks; [MemoryStore] refuses longer account names.
+const MaxInput = 1024
+
 // Verifier is the one place where a server checks a secret: every
 // built-in server mechanism that checks one goes through it, and so should
 // protocol code that checks a password outside SASL (IMAP LOGIN, POP3
@@ -110,8 +114,12 @@ func (v *Verifier) release() { <-v.sem }
 // Every check costs what the store's usual account costs: an account whose
 // password is stored in the clear, in a store of hashed passwords, is
 // checked against the decoy as well, so that its wrong password takes as
-// long as an unknown user's.
+// long as an unknown user's. A name or password longer than [MaxInput]
+// octets fails at once, as no account can match it.
 func (v *Verifier) CheckPassword(ctx context.Context, name, password string) (string, error) {
+	if len(name) > MaxInput || len(password) > MaxInput {
+		return "", ErrBadCredentials
+	}
 	id, err := v.lookup(ctx, name)
 	if err != nil {
 		return "", err
@@ -153,6 +161,9 @@ func decoyPassword(p *Profile, password string) {
 // wrapping [ErrBadCredentials], as it does when check returns false. check
 // must compare in constant time.
 func (v *Verifier) CheckClear(ctx context.Context, name string, check func(secret string) bool) (string, error) {
+	if len(name) > MaxInput {
+		return "", ErrBadCredentials
+	}
 	id, err := v.lookup(ctx, name)
 	if err != nil {
 		return "", err

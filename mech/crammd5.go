@@ -21,10 +21,10 @@ import (
 //
 // The server's challenge is "<random.timestamp@hostname>", with 128 bits
 // from a CSPRNG. The server refuses an initial response: CRAM-MD5 has none,
-// and accepting one would let a captured response be replayed. Its
-// credentials need the clear secret, so they verify only against identities
-// whose [creds.Identity.Secret] returns one (a [creds.ClearIdentity]); any
-// other identity gives [creds.ErrUnusable].
+// and accepting one would let a captured response be replayed. It needs the
+// clear password ([creds.Verifier.CheckClear]): an account store that holds
+// clear passwords, which CheckConfig requires. An account without one fails
+// as a wrong password does.
 //
 // Both sides prepare the password with SASLprep, so a client and a server
 // agree on the key for any Unicode password.

@@ -26,7 +26,9 @@ import (
 //     slice; base64 and the protocol's spelling of an empty challenge are
 //     the caller's (go-imap v2 writes it as "=").
 //
-// A GoSASL is not safe for concurrent use.
+// done is true only once the session's [Step] is Done, which means the
+// client authenticated and is authorized; [GoSASL.Step] then holds its
+// Principal. A GoSASL is not safe for concurrent use.
 type GoSASL struct {
 	// ctx is held for the exchange because go-sasl's interface carries
 	// none; it is the context of the connection that owns the session.
