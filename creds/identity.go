@@ -80,6 +80,8 @@ type Account struct {
 	// its password compared byte for byte. It must match how Password and
 	// SCRAM were made.
 	NoPrep bool
+
+	cost uint8 // what checking Password costs, set by MemoryStore.Add
 }
 
 // AccountName returns a.Name.

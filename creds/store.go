@@ -29,8 +29,9 @@ type Store interface {
 // Profile describes what a [Store]'s accounts hold, so that an unknown
 // user can be checked against something of the same shape and cost, and
 // so that a server is refused at build time a mechanism the store cannot
-// serve. The zero Profile describes a store of clear passwords without
-// SCRAM keys.
+// serve. The zero Profile describes a store whose password checks cost a
+// clear comparison, that holds no clear passwords for CRAM-MD5 and no SCRAM
+// keys.
 type Profile struct {
 	// PasswordDecoy is what an unknown user's password is checked against:
 	// a PasswordChecker whose check costs what the store's usual account
@@ -81,6 +82,7 @@ type MemoryStore struct {
 	order   []string // class names, in the order first seen
 	shapes  map[string]map[[2]int]int
 	clear   bool
+	profile *Profile // computed from the above on first use, nil after Add
 }
 
 // costClass counts the accounts whose password check costs the same.
@@ -104,6 +106,11 @@ func (m *MemoryStore) Add(a Account) error {
 		key = p
 	}
 	acct := &a
+	if acct.cheap() {
+		acct.cost = costCheap
+	} else {
+		acct.cost = costDear
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if other, ok := m.names[key]; ok {
@@ -119,6 +126,7 @@ func (m *MemoryStore) Add(a Account) error {
 		m.shapes = make(map[string]map[[2]int]int)
 	}
 	m.names[key] = acct
+	m.profile = nil
 	if a.NoPrep {
 		m.exact[a.Name] = acct
 	}
@@ -152,6 +160,11 @@ func (m *MemoryStore) Lookup(_ context.Context, name string) (Identity, error) {
 	if a, ok := m.exact[name]; ok {
 		return a, nil
 	}
+	// A name that is already some account's prepared name prepares to
+	// itself (SASLprep is idempotent), so it needs no preparing.
+	if a, ok := m.names[name]; ok && !a.NoPrep {
+		return a, nil
+	}
 	p, err := prep.Query(name)
 	if err != nil {
 		return nil, ErrUnknownUser
@@ -169,10 +182,26 @@ func (m *MemoryStore) Len() int {
 	return len(m.names)
 }
 
-// Profile implements [Store].
+// Profile implements [Store]. The Profile it returns shares its SCRAM
+// slice with later calls; do not modify it.
 func (m *MemoryStore) Profile() Profile {
 	m.mu.RLock()
-	defer m.mu.RUnlock()
+	p := m.profile
+	m.mu.RUnlock()
+	if p != nil {
+		return *p
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.profile == nil {
+		prof := m.computeProfile()
+		m.profile = &prof
+	}
+	return *m.profile
+}
+
+// computeProfile returns the profile of what m holds. m.mu must be held.
+func (m *MemoryStore) computeProfile() Profile {
 	p := Profile{ClearSecrets: m.clear}
 	best := 0
 	for _, c := range m.order {
@@ -236,9 +265,22 @@ func passwordClass(a *Account) string {
 	return classNone
 }
 
+// Values of Account.cost.
+const (
+	costUnknown = iota
+	costCheap
+	costDear
+)
+
 // cheap reports whether checking a's password costs a clear comparison at
 // most, so that a Verifier pads it to the decoy's cost.
 func (a *Account) cheap() bool {
+	switch a.cost {
+	case costCheap:
+		return true
+	case costDear:
+		return false
+	}
 	c := passwordClass(a)
 	return c == classClear || c == classNone
 }
