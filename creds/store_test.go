@@ -45,12 +45,12 @@ func TestMemoryStoreLookup(t *testing.T) {
 		want  string // canonical name; "" for an unknown user
 	}{
 		{"admin", "admin"},
-		{"ａｄｍｉｎ", "admin"},            // fullwidth
-		{"ad\u00ADmin", "admin"},      // soft hyphen
-		{"ad\u200Bmin", "admin"},      // zero-width space
-		{"𝐚𝐝𝐦𝐢𝐧", "admin"},            // mathematical bold
-		{"admin\u200B", "admin"},      // trailing zero-width space
-		{"Admin", ""},                 // SASLprep does not fold case
+		{"ａｄｍｉｎ", "admin"},       // fullwidth
+		{"ad\u00ADmin", "admin"}, // soft hyphen
+		{"ad\u200Bmin", "admin"}, // zero-width space
+		{"𝐚𝐝𝐦𝐢𝐧", "admin"},       // mathematical bold
+		{"admin\u200B", "admin"}, // trailing zero-width space
+		{"Admin", ""},            // SASLprep does not fold case
 		{"admin ", ""},
 		{"adm\u0131n", ""}, // dotless i
 		{"IX", "IX"},

@@ -26,49 +26,60 @@ func ExampleTokenValidator() {
 		}
 		return &mech.TokenError{Status: "invalid_token", Scope: "mail"}
 	})
-	m := mech.OAuthBearer{Validator: validator}
+	// The validator is the server's, for every session: it goes in the
+	// session's Config.
+	cfg := &session.Config{Tokens: validator}
+	m := mech.OAuthBearer{}
 	ctx := context.Background()
 
-	srv := session.NewServer(m, mech.Channel{Secure: true}, nil)
+	srv, err := session.NewServer(m, mech.Channel{Secure: true}, cfg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	step, _ := srv.StartInitial(ctx, []byte("n,a=user,\x01auth=Bearer tok123\x01\x01"))
-	fmt.Println("good token:", step.Done, step.Verified, step.Creds.Authcid())
+	fmt.Println("good token:", step.Done, step.Principal.Account())
 
-	srv = session.NewServer(m, mech.Channel{Secure: true}, nil)
+	srv, _ = session.NewServer(m, mech.Channel{Secure: true}, cfg)
 	step, _ = srv.StartInitial(ctx, []byte("n,,\x01auth=Bearer stolen\x01\x01"))
 	fmt.Printf("bad token: challenge %s\n", step.Challenge)
-	_, err := srv.Next(ctx, []byte{0x01})
+	_, err = srv.Next(ctx, []byte{0x01})
 	var te *mech.TokenError
 	fmt.Println("then:", errors.As(err, &te), te.Status, errors.Is(err, mech.ErrAuthFailed))
 	// Output:
-	// good token: true true user
+	// good token: true user
 	// bad token: challenge {"status":"invalid_token","scope":"mail"}
 	// then: true invalid_token true
 }
 
-// An Authorizer decides whether an authenticated user may act as the
+// An Authorizer decides whether an authenticated account may act as the
 // authorization identity it asked for. Here "admin" may act as anyone and
 // everyone else only as themselves (Cyrus's default proxy policy,
 // creds.SelfOnly). A refusal is an authorization failure, which protocols
 // report apart from an authentication failure.
 func ExampleOAuthBearer_authorizer() {
-	policy := creds.AuthorizerFunc(func(ctx context.Context, authcid, authzid string) error {
-		if authcid == "admin" {
+	policy := creds.AuthorizerFunc(func(ctx context.Context, account, authzid string) error {
+		if account == "admin" {
 			return nil
 		}
-		return creds.SelfOnly.Authorize(ctx, authcid, authzid)
+		return creds.SelfOnly.Authorize(ctx, account, authzid)
 	})
 	validator := mech.TokenValidatorFunc(func(ctx context.Context, r *mech.TokenRequest) error {
 		r.Subject = r.Token // a toy: the token names its holder
 		return nil
 	})
-	cfg := &session.Config{Authorizer: policy}
+	cfg := &session.Config{Tokens: validator, Authorizer: policy}
 	ctx := context.Background()
 	for _, msg := range []string{
 		"n,a=alice,\x01auth=Bearer alice\x01\x01",
 		"n,a=bob,\x01auth=Bearer admin\x01\x01",
 		"n,a=bob,\x01auth=Bearer alice\x01\x01",
 	} {
-		srv := session.NewServer(mech.OAuthBearer{Validator: validator}, mech.Channel{Secure: true}, cfg)
+		srv, err := session.NewServer(mech.OAuthBearer{}, mech.Channel{Secure: true}, cfg)
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
 		step, err := srv.StartInitial(ctx, []byte(msg))
 		switch {
 		case errors.Is(err, creds.ErrUnauthorized):
@@ -76,7 +87,7 @@ func ExampleOAuthBearer_authorizer() {
 		case err != nil:
 			fmt.Println("error:", err)
 		default:
-			fmt.Printf("%s acts as %s\n", step.Creds.Authcid(), step.Creds.Effective())
+			fmt.Printf("%s acts as %s\n", step.Principal.Account(), step.Principal.Effective())
 		}
 	}
 	// Output:

@@ -35,21 +35,28 @@ func FuzzOAuthBearerServer(f *testing.F) {
 		r.Subject = "user"
 		return nil
 	})
-	m := mech.OAuthBearer{Validator: v}
+	m := mech.OAuthBearer{}
 	f.Fuzz(func(t *testing.T, msg, reply []byte) {
-		in := &mech.ServerInput{Channel: &mech.Channel{}, Pairs: []mech.Pair{{Initial: true, Response: msg}}}
+		// Without a validator, nothing logs in.
+		nv := &mech.ServerInput{Channel: &mech.Channel{}, Pairs: []mech.Pair{{Initial: true, Response: msg}}}
+		if res, err := m.ServerAttempt(ctx, nv); err == nil || res.Principal != nil {
+			t.Fatalf("no validator: %v, %v", res.Principal, err)
+		} else {
+			checkFailed(t, res, err, []error{mech.ErrInvalidResponse, creds.ErrMisconfigured}, string(msg))
+		}
+		in := &mech.ServerInput{Channel: &mech.Channel{}, Tokens: v, Pairs: []mech.Pair{{Initial: true, Response: msg}}}
 		res, err := m.ServerAttempt(ctx, in)
 		if err != nil {
-			if res.Creds != nil {
-				t.Fatal("error with credentials")
+			if res.Principal != nil {
+				t.Fatal("error with a principal")
 			}
 			checkTyped(t, err)
 			checkNoLeak(t, err, string(msg))
 			return
 		}
-		if res.Creds != nil {
-			if !strings.Contains(string(msg), "auth=") || res.Creds.Authcid() != "user" {
-				t.Fatalf("credentials %v from %q", res.Creds, msg)
+		if p := res.Principal; p != nil {
+			if !strings.Contains(string(msg), "auth=") || !strings.Contains(string(msg), " good\x01") || p.Account() != "user" || p.Mechanism() != "OAUTHBEARER" {
+				t.Fatalf("principal %v from %q", p, msg)
 			}
 			return
 		}
@@ -57,8 +64,8 @@ func FuzzOAuthBearerServer(f *testing.F) {
 		// the TokenError.
 		in.Pairs = append(in.Pairs, mech.Pair{Challenge: res.Challenge, State: res.State, Response: reply})
 		res2, err := m.ServerAttempt(ctx, in)
-		if err == nil || res2.Creds != nil {
-			t.Fatalf("error flow succeeded: %v", res2.Creds)
+		if err == nil || res2.Principal != nil {
+			t.Fatalf("error flow succeeded: %v", res2.Principal)
 		}
 		var te *mech.TokenError
 		if isA := len(reply) == 1 && reply[0] == 1; isA != errors.As(err, &te) {
@@ -91,8 +98,8 @@ func FuzzOAuthBearerClient(f *testing.F) {
 			r.Subject = "someone"
 			return nil
 		})
-		sres, err := mech.OAuthBearer{Validator: v}.ServerAttempt(ctx, &mech.ServerInput{Pairs: []mech.Pair{{Initial: true, Response: res.Response}}})
-		if err != nil && !errors.Is(err, creds.ErrUnauthorized) {
+		sres, err := mech.OAuthBearer{}.ServerAttempt(ctx, &mech.ServerInput{Tokens: v, Pairs: []mech.Pair{{Initial: true, Response: res.Response}}})
+		if err != nil {
 			// The server must accept whatever the client agreed to send.
 			t.Fatalf("server refused the client's message %q: %v", res.Response, err)
 		}
@@ -103,7 +110,9 @@ func FuzzOAuthBearerClient(f *testing.F) {
 		if seen == nil || seen.Token != token || seen.User != want || seen.Host != host || seen.Port != port {
 			t.Fatalf("round trip: sent %q, server saw %+v", res.Response, seen)
 		}
-		_ = sres
+		if p := sres.Principal; p == nil || p.Account() != "someone" || p.Authzid() != want {
+			t.Fatalf("round trip: principal %v, want someone as %q", p, want)
+		}
 		in := &mech.ClientInput{Creds: c, Pairs: []mech.Pair{{Initial: true, Response: res.Response}}, Challenge: challenge, Channel: ch}
 		r2, err := mech.OAuthBearer{}.ClientAttempt(ctx, in)
 		if err != nil || string(r2.Response) != "\x01" || r2.Failure == nil {
@@ -121,15 +130,15 @@ func FuzzAnonymousServer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		res, err := mech.Anonymous{}.ServerAttempt(ctx, &mech.ServerInput{Pairs: []mech.Pair{{Initial: true, Response: msg}}})
 		if err != nil {
-			if res.Creds != nil || !errors.Is(err, mech.ErrInvalidResponse) {
-				t.Fatalf("error %v with %v", err, res.Creds)
+			if res.Principal != nil || !errors.Is(err, mech.ErrInvalidResponse) {
+				t.Fatalf("error %v with %v", err, res.Principal)
 			}
 			checkNoLeak(t, err, string(msg))
 			return
 		}
-		c := res.Creds
-		if !c.Anonymous() || c.Authcid() != "" || c.Effective() != "" || c.Trace() != string(msg) {
-			t.Fatalf("credentials %v", c)
+		p := res.Principal
+		if p == nil || !p.Anonymous() || p.Account() != "" || p.Effective() != "" || p.Authzid() != "" || p.Trace() != string(msg) {
+			t.Fatalf("principal %v", p)
 		}
 	})
 }

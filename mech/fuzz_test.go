@@ -7,6 +7,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,20 +19,23 @@ import (
 // The fuzz targets check properties of each mechanism, not only that it
 // does not panic:
 //
-//   - an error comes with no credentials and wraps the documented sentinel;
+//   - an error comes with no principal and wraps the documented sentinel;
 //   - an error's text never holds an input of 8 bytes or more, unless that
 //     input is part of the fixed text errors are made of;
-//   - a server's credentials hold what the message said, and verify only
-//     against the password that was sent;
+//   - a server's principal holds what the message said, and the message
+//     logs in only to the account whose password it carries: any other
+//     store gives creds.ErrBadCredentials, the same error for a wrong
+//     password as for an unknown user;
 //   - what a client sends, the server parses back to the same fields.
 
 // fixedErrorText holds every text a mechanism error can have: each
 // mechanism name with each sentinel and each reason. An input found in it
 // is not a leak.
 var fixedErrorText = func() string {
-	names := []string{"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "EXTERNAL"}
+	names := []string{"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER", "EXTERNAL", "ANONYMOUS"}
 	sentinels := []error{mech.ErrInvalidResponse, mech.ErrInvalidChallenge, mech.ErrUnexpectedChallenge,
-		mech.ErrNoInitialResponse, mech.ErrAuthFailed, mech.ErrInvalidCredentials}
+		mech.ErrNoInitialResponse, mech.ErrAuthFailed, mech.ErrInvalidCredentials,
+		creds.ErrBadCredentials, creds.ErrMisconfigured}
 	reasons := []string{"",
 		"NUL in authzid", "NUL in field", "NUL in user name", "NUL in password", "authzid too long",
 		"control character in user", "digest is not lower-case hex", "duplicate auth", "duplicate user",
@@ -42,7 +46,11 @@ var fixedErrorText = func() string {
 		"response too long", "response too short", "too many separators", "unexpected response",
 		"unusable token", "user too long", "user name too long", "password too long",
 		"unexpected additional data", "malformed JSON error", "auth is not a bearer token",
-		"bad token length", "token is not printable ASCII",
+		"bad token length", "token is not printable ASCII", "account store failed",
+		"no identity from the transport", "bad trace token",
+		"needs an account store (session.Config.Verifier)",
+		"needs a token validator (session.Config.Tokens)",
+		"the token validator accepted a token without naming its subject",
 	}
 	var b strings.Builder
 	for _, n := range names {
@@ -67,12 +75,12 @@ func checkNoLeak(t *testing.T, err error, inputs ...string) {
 	}
 }
 
-// checkFailed checks an attempt that failed: no credentials, the sentinel
+// checkFailed checks an attempt that failed: no principal, the sentinel
 // wanted, no input in the text.
 func checkFailed(t *testing.T, res mech.ServerResult, err error, sentinels []error, inputs ...string) {
 	t.Helper()
-	if res.Creds != nil {
-		t.Fatalf("error %v with credentials %v", err, res.Creds)
+	if res.Principal != nil {
+		t.Fatalf("error %v with principal %v", err, res.Principal)
 	}
 	checkError(t, err, sentinels, inputs...)
 }
@@ -91,35 +99,88 @@ func checkError(t *testing.T, err error, sentinels []error, inputs ...string) {
 	checkNoLeak(t, err, inputs...)
 }
 
-// checkPasswordCreds checks credentials that carry a password: they
-// verify with the password sent (when it can be prepared to something
-// non-empty), and never with another one.
-func checkPasswordCreds(t *testing.T, c *creds.Server, authcid, password string) {
-	t.Helper()
-	if c.Authcid() != authcid {
-		t.Fatalf("authcid %q, want %q", c.Authcid(), authcid)
+// storeOf returns a Verifier over a store that holds a, or nil if a store
+// refuses a.
+func storeOf(a creds.Account) *creds.Verifier {
+	store := new(creds.MemoryStore)
+	if store.Add(a) != nil {
+		return nil
 	}
-	for _, id := range []creds.Identity{
-		creds.ClearIdentity{Name: authcid, Password: "not-" + password},
-		creds.ClearIdentity{Name: authcid, Password: "not-" + password, NoPrep: true},
-		creds.ClearIdentity{Name: authcid},
-		creds.ClearIdentity{Name: "not-" + authcid, Password: password},
-		nil,
-	} {
-		if err := c.Verify(id); err == nil {
-			t.Fatalf("credentials for %q verify against %#v", password, id)
+	return &creds.Verifier{Store: store}
+}
+
+// checkLogin checks how a server mechanism verifies an exchange it has
+// parsed. login runs the exchange with a Verifier. The client named
+// authcid and, for PLAIN, authzid; key is the secret the server must hold
+// for the exchange to succeed: the password sent, or for CRAM-MD5 the HMAC
+// key the client used.
+//
+// The exchange logs in to authcid, as stored, against a store that holds
+// authcid with key in the clear: one of NoPrep (byte for byte) and, when
+// the name and key prepare, one stored prepared. It fails with
+// creds.ErrBadCredentials, one error for all, against a store with another
+// password, no password, an empty prepared password, only another
+// account, or none.
+func checkLogin(t *testing.T, name string, login func(*creds.Verifier) (mech.ServerResult, error), authcid, authzid, key string) {
+	t.Helper()
+	var good []*creds.Verifier
+	bad := []*creds.Verifier{
+		storeOf(creds.Account{Name: authcid, Password: clearPW("not-" + key), NoPrep: true}),
+		storeOf(creds.Account{Name: authcid, NoPrep: true}),
+		storeOf(creds.Account{Name: "not-" + authcid, Password: clearPW(key), NoPrep: true}),
+		storeOf(creds.Account{Name: "not-" + authcid, Password: clearPW("x")}),
+		{Store: new(creds.MemoryStore)},
+	}
+	if key != "" {
+		good = append(good, storeOf(creds.Account{Name: authcid, Password: clearPW(key), NoPrep: true}))
+	}
+	if _, err := prep.Stored(authcid); err == nil {
+		switch p, err := prep.Stored(key); {
+		case err == nil && p != "":
+			good = append(good, storeOf(creds.Account{Name: authcid, Password: clearPW(p)}))
+			bad = append(bad, storeOf(creds.Account{Name: authcid, Password: clearPW("not-" + p)}))
+		case err == nil && key != "":
+			// An empty password never matches, though a client can send
+			// one that prepares to nothing.
+			bad = append(bad, storeOf(creds.Account{Name: authcid, Password: clearPW(key)}))
 		}
 	}
-	if p, err := prep.Stored(password); err == nil && p != "" {
-		if err := c.Verify(creds.ClearIdentity{Name: authcid, Password: password}); err != nil {
-			t.Fatalf("credentials do not verify with the password sent: %v", err)
+	for _, v := range good {
+		if v == nil {
+			t.Fatalf("a store refused the account %q", authcid)
+		}
+		res, err := login(v)
+		if err != nil {
+			t.Fatalf("%s: no login to %q with its own password: %v", name, authcid, err)
+		}
+		want := []string{name, authcid, authzid}
+		got := []string{res.Principal.Mechanism(), res.Principal.Account(), res.Principal.Authzid()}
+		if !slices.Equal(want, got) {
+			t.Fatalf("principal %q, want %q", got, want)
+		}
+	}
+	var text string
+	for _, v := range bad {
+		if v == nil {
+			continue
+		}
+		res, err := login(v)
+		checkFailed(t, res, err, []error{creds.ErrBadCredentials}, authcid, key)
+		var me *mech.Error
+		if !errors.As(err, &me) || me.Mechanism != name {
+			t.Fatalf("error %v is not a *mech.Error of %s", err, name)
+		}
+		if text == "" {
+			text = err.Error()
+		} else if err.Error() != text {
+			t.Fatalf("two errors for bad credentials: %q and %q", text, err)
 		}
 	}
 }
 
 // serverInput builds the input of a single-response server attempt.
-func serverInput(resp []byte, initial bool) *mech.ServerInput {
-	in := &mech.ServerInput{Channel: &mech.Channel{}}
+func serverInput(resp []byte, initial bool, v *creds.Verifier) *mech.ServerInput {
+	in := &mech.ServerInput{Channel: &mech.Channel{}, Verifier: v}
 	if initial {
 		in.Pairs = []mech.Pair{{Response: resp, Initial: true}}
 	} else {
@@ -139,27 +200,26 @@ func FuzzPlainServer(f *testing.F) {
 		f.Add([]byte(s), false)
 	}
 	f.Fuzz(func(t *testing.T, resp []byte, initial bool) {
-		res, err := mech.Plain{}.ServerAttempt(ctx, serverInput(resp, initial))
-		if err != nil {
+		login := func(v *creds.Verifier) (mech.ServerResult, error) {
+			return mech.Plain{}.ServerAttempt(ctx, serverInput(resp, initial, v))
+		}
+		// Against an empty store, a message fails to parse or fails to
+		// log in.
+		res, err := login(&creds.Verifier{Store: new(creds.MemoryStore)})
+		if !errors.Is(err, creds.ErrBadCredentials) {
 			checkFailed(t, res, err, []error{mech.ErrInvalidResponse}, string(resp))
 			return
 		}
-		c := res.Creds
-		if c == nil {
-			t.Fatal("no error and no credentials")
-		}
-		if c.Mechanism() != "PLAIN" {
-			t.Fatalf("mechanism %q", c.Mechanism())
+		// Without a store, a message that parses is a misconfiguration.
+		if res, err := login(nil); !errors.Is(err, creds.ErrMisconfigured) || res.Principal != nil {
+			t.Fatalf("no Verifier: %v, %v", res.Principal, err)
 		}
 		// The fields are the message's, byte for byte.
 		parts := bytes.Split(resp, []byte{0})
 		if len(parts) != 3 {
 			t.Fatalf("accepted a message with %d fields", len(parts))
 		}
-		if c.Authzid() != string(parts[0]) || c.Authcid() != string(parts[1]) {
-			t.Fatalf("fields %q %q, message %q", c.Authzid(), c.Authcid(), resp)
-		}
-		checkPasswordCreds(t, c, string(parts[1]), string(parts[2]))
+		checkLogin(t, "PLAIN", login, string(parts[1]), string(parts[0]), string(parts[2]))
 	})
 }
 
@@ -182,22 +242,19 @@ func FuzzLoginServer(f *testing.F) {
 			checkFailed(t, res, err, []error{mech.ErrInvalidResponse}, string(user))
 			return
 		}
-		if res.Creds != nil || string(res.Challenge) != "Password:" {
+		if res.Principal != nil || string(res.Challenge) != "Password:" {
 			t.Fatalf("after the user name: %+v", res)
 		}
-		in.Pairs = append(in.Pairs, mech.Pair{Challenge: res.Challenge, Response: pass})
-		res, err = mech.Login{}.ServerAttempt(ctx, in)
-		if err != nil {
+		login := func(v *creds.Verifier) (mech.ServerResult, error) {
+			in := &mech.ServerInput{Channel: &mech.Channel{}, Verifier: v, Pairs: []mech.Pair{first, {Challenge: res.Challenge, Response: pass}}}
+			return mech.Login{}.ServerAttempt(ctx, in)
+		}
+		res, err = login(&creds.Verifier{Store: new(creds.MemoryStore)})
+		if !errors.Is(err, creds.ErrBadCredentials) {
 			checkFailed(t, res, err, []error{mech.ErrInvalidResponse}, string(user), string(pass))
 			return
 		}
-		if res.Creds == nil {
-			t.Fatal("no error and no credentials")
-		}
-		if res.Creds.HasAuthzid() {
-			t.Fatalf("LOGIN credentials with authzid %q", res.Creds.Authzid())
-		}
-		checkPasswordCreds(t, res.Creds, string(user), string(pass))
+		checkLogin(t, "LOGIN", login, string(user), "", string(pass))
 	})
 }
 
@@ -222,38 +279,57 @@ func FuzzCRAMMD5Server(f *testing.F) {
 	}
 	f.Add([]byte{}, []byte("tim b913a602c7eda7a495b4e6e7334d3890"))
 	f.Fuzz(func(t *testing.T, challenge, resp []byte) {
-		in := &mech.ServerInput{Channel: &mech.Channel{}, Pairs: []mech.Pair{{Challenge: challenge, Response: resp}}}
-		res, err := mech.CRAMMD5{}.ServerAttempt(ctx, in)
-		if err != nil {
+		login := func(v *creds.Verifier) (mech.ServerResult, error) {
+			in := &mech.ServerInput{Channel: &mech.Channel{}, Verifier: v, Pairs: []mech.Pair{{Challenge: challenge, Response: resp}}}
+			return mech.CRAMMD5{}.ServerAttempt(ctx, in)
+		}
+		res, err := login(&creds.Verifier{Store: new(creds.MemoryStore)})
+		if !errors.Is(err, creds.ErrBadCredentials) {
 			checkFailed(t, res, err, []error{mech.ErrInvalidResponse, mech.ErrNoInitialResponse}, string(resp))
 			if len(challenge) == 0 && !errors.Is(err, mech.ErrNoInitialResponse) {
 				t.Fatalf("no challenge: %v, want ErrNoInitialResponse", err)
 			}
 			return
 		}
-		c := res.Creds
-		if c == nil || len(challenge) == 0 {
-			t.Fatalf("credentials %v for challenge %q", c, challenge)
+		if len(challenge) == 0 {
+			t.Fatalf("verified a response to no challenge: %v", err)
 		}
-		if want := string(resp[:len(resp)-33]); c.Authcid() != want {
-			t.Fatalf("authcid %q, want %q", c.Authcid(), want)
-		}
-		// The credentials verify against the password "secret" exactly when
-		// the digest is the one "secret" gives: an oracle for the HMAC.
+		user := string(resp[:len(resp)-33])
 		digest := string(resp[len(resp)-32:])
-		err = c.Verify(creds.ClearIdentity{Name: c.Authcid(), Password: "secret"})
-		if good := digest == cramDigestHex("secret", string(challenge)); good != (err == nil) {
-			t.Fatalf("Verify(secret) = %v, digest matches %v", err, good)
-		}
-		// An empty password never matches, though anyone can compute its
-		// HMAC.
-		for _, id := range []creds.Identity{
-			creds.ClearIdentity{Name: c.Authcid()},
-			creds.ClearIdentity{Name: c.Authcid(), NoPrep: true},
-			nil,
+		// The response logs in to an account whose password is "secret"
+		// exactly when the digest is the one "secret" gives: an oracle
+		// for the HMAC.
+		for _, acct := range []creds.Account{
+			{Name: user, Password: clearPW("secret"), NoPrep: true},
+			{Name: user, Password: clearPW("secret")},
 		} {
-			if err := c.Verify(id); !errors.Is(err, creds.ErrBadCredentials) {
-				t.Fatalf("Verify(%#v) = %v, want ErrBadCredentials", id, err)
+			v := storeOf(acct)
+			if v == nil {
+				continue
+			}
+			res, err := login(v)
+			if good := digest == cramDigestHex("secret", string(challenge)); good != (err == nil) {
+				t.Fatalf("login to %+v = %v, %v; digest matches %v", acct, res.Principal, err, good)
+			}
+			if err != nil {
+				checkBadCredentials(t, "CRAM-MD5", res, err)
+				continue
+			}
+			if res.Principal.Account() != user || res.Principal.Authzid() != "" {
+				t.Fatalf("principal %v, want account %q", res.Principal, user)
+			}
+		}
+		// An account without a password never logs in, though anyone
+		// can compute the HMAC of an empty key.
+		for _, acct := range []creds.Account{
+			{Name: user, NoPrep: true},
+			{Name: user, Password: clearPW(""), NoPrep: true},
+			{Name: user},
+			{Name: user, Password: clearPW("\u00AD")},
+		} {
+			if v := storeOf(acct); v != nil {
+				res, err := login(v)
+				checkBadCredentials(t, "CRAM-MD5", res, err)
 			}
 		}
 	})
@@ -274,47 +350,58 @@ func FuzzXOAuth2Server(f *testing.F) {
 	}
 	validator := mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
 		if r.User == "testuser" && r.Token == "good" {
+			r.Subject = "testuser"
 			return nil
 		}
 		return mech.ErrAuthFailed
 	})
 	f.Fuzz(func(t *testing.T, resp []byte, validate bool, reply []byte) {
 		m := mech.XOAuth2{Scope: "s"}
-		if validate {
-			m.Validator = validator
+		// Without a validator, nothing logs in.
+		if res, err := m.ServerAttempt(ctx, serverInput(resp, true, nil)); err == nil || res.Principal != nil {
+			t.Fatalf("no validator: %v, %v", res.Principal, err)
+		} else {
+			checkFailed(t, res, err, []error{mech.ErrInvalidResponse, creds.ErrMisconfigured}, string(resp))
 		}
-		in := serverInput(resp, true)
+		// With validate, only testuser's "good" token is valid; otherwise
+		// every token is, as issued to the user the client names.
+		var seen *mech.TokenRequest
+		in := serverInput(resp, true, nil)
+		in.Tokens = validator
+		if !validate {
+			in.Tokens = mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
+				c := *r
+				seen = &c
+				r.Subject = r.User
+				return nil
+			})
+		}
 		res, err := m.ServerAttempt(ctx, in)
 		if err != nil {
 			checkFailed(t, res, err, []error{mech.ErrInvalidResponse}, string(resp))
 			return
 		}
-		if c := res.Creds; c != nil {
-			if c.HasAuthzid() {
-				t.Fatalf("authzid %q", c.Authzid())
+		if p := res.Principal; p != nil {
+			if p.Mechanism() != "XOAUTH2" || p.Authzid() != p.Account() {
+				t.Fatalf("principal %v", p)
 			}
-			if !bytes.Contains(resp, []byte("user="+c.Authcid()+"\x01")) {
-				t.Fatalf("user %q not in %q", c.Authcid(), resp)
+			if !bytes.Contains(resp, []byte("user="+p.Account()+"\x01")) {
+				t.Fatalf("user %q not in %q", p.Account(), resp)
 			}
 			if validate {
-				if !c.Verified() || c.Authcid() != "testuser" || !bytes.Contains(resp, []byte(" good\x01")) {
-					t.Fatalf("accepted %q for %q", resp, c.Authcid())
+				if p.Account() != "testuser" || !bytes.Contains(resp, []byte(" good\x01")) {
+					t.Fatalf("accepted %q for %q", resp, p.Account())
 				}
 				return
 			}
-			var ee *creds.ExternalError
-			if err := c.Verify(creds.ClearIdentity{Name: c.Authcid(), Password: "p"}); !errors.As(err, &ee) {
-				t.Fatalf("Verify = %v, want *ExternalError", err)
+			if seen == nil || seen.Token == "" || !bytes.Contains(resp, []byte(" "+seen.Token+"\x01")) || seen.User != p.Account() {
+				t.Fatalf("token request %+v from %q", seen, resp)
 			}
-			if ee.Token == "" || !bytes.Contains(resp, []byte(" "+ee.Token+"\x01")) {
-				t.Fatalf("token %q not in %q", ee.Token, resp)
-			}
-			checkNoLeak(t, ee, ee.Token)
 			return
 		}
 		// Refused: the JSON error, then the client's reply.
 		if !validate {
-			t.Fatalf("no validator, yet no credentials: %+v", res)
+			t.Fatalf("a validator that accepts all, yet no principal: %+v", res)
 		}
 		in.Pairs = append(in.Pairs, mech.Pair{Challenge: res.Challenge, State: res.State, Response: reply})
 		res2, err := m.ServerAttempt(ctx, in)
@@ -322,10 +409,12 @@ func FuzzXOAuth2Server(f *testing.F) {
 		switch {
 		case len(reply) != 0:
 			checkFailed(t, res2, err, []error{mech.ErrInvalidResponse}, string(resp), string(reply))
-		case !errors.As(err, &te) || !errors.Is(err, mech.ErrAuthFailed) || res2.Creds != nil:
+		case !errors.As(err, &te) || !errors.Is(err, mech.ErrAuthFailed) || res2.Principal != nil:
 			t.Fatalf("after the reply: %v, want a *TokenError", err)
 		case te.Status != "401" || te.Scope != "s":
 			t.Fatalf("TokenError %+v", te)
+		default:
+			checkNoLeak(t, err, string(resp))
 		}
 	})
 }
@@ -336,31 +425,27 @@ func FuzzExternalServer(f *testing.F) {
 		f.Add([]byte(s), "", false)
 	}
 	f.Fuzz(func(t *testing.T, resp []byte, ext string, initial bool) {
-		in := serverInput(resp, initial)
+		in := serverInput(resp, initial, nil)
 		in.Channel.External = ext
 		res, err := mech.External{}.ServerAttempt(ctx, in)
 		if err != nil {
-			checkFailed(t, res, err, []error{mech.ErrInvalidResponse}, string(resp))
-			return
-		}
-		c := res.Creds
-		if c == nil {
-			t.Fatal("no error and no credentials")
-		}
-		if c.Authzid() != string(resp) || c.Authcid() != ext {
-			t.Fatalf("authcid %q authzid %q; want %q %q", c.Authcid(), c.Authzid(), ext, resp)
-		}
-		// The transport's identity is verified; without one the caller
-		// must establish it.
-		if ext != "" {
-			if !c.Verified() {
-				t.Fatal("transport identity not verified")
+			// Without the transport's identity, a well-formed authzid
+			// fails authentication.
+			sentinels := []error{mech.ErrInvalidResponse}
+			if ext == "" {
+				sentinels = append(sentinels, mech.ErrAuthFailed)
 			}
+			checkFailed(t, res, err, sentinels, string(resp))
 			return
 		}
-		var ee *creds.ExternalError
-		if err := c.Verify(creds.ClearIdentity{Name: string(resp), Password: "p"}); c.Verified() || !errors.As(err, &ee) || ee.Token != "" {
-			t.Fatalf("Verify = %v, want *ExternalError without token", err)
+		p := res.Principal
+		if p == nil {
+			t.Fatal("no error and no principal")
+		}
+		// The account is the transport's identity, the authzid the
+		// message.
+		if ext == "" || p.Account() != ext || p.Authzid() != string(resp) || p.Mechanism() != "EXTERNAL" {
+			t.Fatalf("account %q authzid %q; want %q %q", p.Account(), p.Authzid(), ext, resp)
 		}
 	})
 }
@@ -391,15 +476,14 @@ func FuzzPlainClient(f *testing.F) {
 			checkClientFailed(t, res, err, []error{mech.ErrInvalidCredentials}, authcid, password, authzid)
 			return
 		}
-		// The server parses back what the client sent.
-		sres, err := mech.Plain{}.ServerAttempt(ctx, serverInput(res.Response, true))
-		if err != nil {
-			t.Fatalf("server refused the client's %q: %v", res.Response, err)
+		// The server parses back what the client sent, and verifies it.
+		login := func(v *creds.Verifier) (mech.ServerResult, error) {
+			return mech.Plain{}.ServerAttempt(ctx, serverInput(res.Response, true, v))
 		}
-		if sres.Creds.Authcid() != authcid || sres.Creds.Authzid() != authzid {
-			t.Fatalf("round trip: %v", sres.Creds)
+		if sres, err := login(&creds.Verifier{Store: new(creds.MemoryStore)}); !errors.Is(err, creds.ErrBadCredentials) {
+			t.Fatalf("server refused the client's %q: %v, %v", res.Response, sres.Principal, err)
 		}
-		checkPasswordCreds(t, sres.Creds, authcid, password)
+		checkLogin(t, "PLAIN", login, authcid, authzid, password)
 	})
 }
 
@@ -429,15 +513,17 @@ func FuzzLoginClient(f *testing.F) {
 		if _, err := (mech.Login{}).ClientAttempt(ctx, in); !errors.Is(err, mech.ErrUnexpectedChallenge) {
 			t.Fatalf("third challenge: %v", err)
 		}
-		sin := &mech.ServerInput{Channel: &mech.Channel{}, Pairs: []mech.Pair{
-			{Challenge: []byte("Username:"), Response: r1.Response},
-			{Challenge: []byte("Password:"), Response: r2.Response},
-		}}
-		sres, err := mech.Login{}.ServerAttempt(ctx, sin)
-		if err != nil {
-			t.Fatalf("server refused the client's %q, %q: %v", r1.Response, r2.Response, err)
+		login := func(v *creds.Verifier) (mech.ServerResult, error) {
+			sin := &mech.ServerInput{Channel: &mech.Channel{}, Verifier: v, Pairs: []mech.Pair{
+				{Challenge: []byte("Username:"), Response: r1.Response},
+				{Challenge: []byte("Password:"), Response: r2.Response},
+			}}
+			return mech.Login{}.ServerAttempt(ctx, sin)
 		}
-		checkPasswordCreds(t, sres.Creds, authcid, password)
+		if sres, err := login(&creds.Verifier{Store: new(creds.MemoryStore)}); !errors.Is(err, creds.ErrBadCredentials) {
+			t.Fatalf("server refused the client's %q, %q: %v, %v", r1.Response, r2.Response, sres.Principal, err)
+		}
+		checkLogin(t, "LOGIN", login, authcid, "", password)
 	})
 }
 
@@ -460,12 +546,19 @@ func FuzzCRAMMD5Client(f *testing.F) {
 			}
 			return
 		}
-		in := &mech.ServerInput{Channel: &mech.Channel{}, Pairs: []mech.Pair{{Challenge: challenge, Response: res.Response}}}
-		sres, err := mech.CRAMMD5{}.ServerAttempt(ctx, in)
-		if err != nil {
-			t.Fatalf("server refused the client's %q: %v", res.Response, err)
+		login := func(v *creds.Verifier) (mech.ServerResult, error) {
+			in := &mech.ServerInput{Channel: &mech.Channel{}, Verifier: v, Pairs: []mech.Pair{{Challenge: challenge, Response: res.Response}}}
+			return mech.CRAMMD5{}.ServerAttempt(ctx, in)
 		}
-		checkPasswordCreds(t, sres.Creds, authcid, password)
+		if sres, err := login(&creds.Verifier{Store: new(creds.MemoryStore)}); !errors.Is(err, creds.ErrBadCredentials) {
+			t.Fatalf("server refused the client's %q: %v, %v", res.Response, sres.Principal, err)
+		}
+		// The client keyed the HMAC with the prepared password.
+		key, err := prep.Query(password)
+		if err != nil {
+			t.Fatalf("client sent a password that fails SASLprep: %v", err)
+		}
+		checkLogin(t, "CRAM-MD5", login, authcid, "", key)
 	})
 }
 
@@ -483,13 +576,19 @@ func FuzzXOAuth2Client(f *testing.F) {
 			checkClientFailed(t, res, err, []error{mech.ErrInvalidCredentials}, authcid, token)
 			return
 		}
-		sres, err := mech.XOAuth2{}.ServerAttempt(ctx, serverInput(res.Response, true))
+		var seen string
+		sin := serverInput(res.Response, true, nil)
+		sin.Tokens = mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
+			seen = r.Token
+			r.Subject = r.User
+			return nil
+		})
+		sres, err := mech.XOAuth2{}.ServerAttempt(ctx, sin)
 		if err != nil {
 			t.Fatalf("server refused the client's %q: %v", res.Response, err)
 		}
-		var ee *creds.ExternalError
-		if sres.Creds.Authcid() != authcid || !errors.As(sres.Creds.Verify(nil), &ee) || ee.Token != token {
-			t.Fatalf("round trip: %v, %v", sres.Creds, ee)
+		if sres.Principal.Account() != authcid || sres.Principal.Authzid() != authcid || seen != token {
+			t.Fatalf("round trip: %v, token %q", sres.Principal, seen)
 		}
 		// Any error challenge gets the empty reply and a failure.
 		in := &mech.ClientInput{Creds: c, Pairs: []mech.Pair{{Initial: true, Response: res.Response}}, Challenge: errChallenge}
@@ -522,14 +621,14 @@ func FuzzExternalClient(f *testing.F) {
 			checkClientFailed(t, res, err, []error{mech.ErrInvalidCredentials}, authzid)
 			return
 		}
-		in := serverInput(res.Response, true)
+		in := serverInput(res.Response, true, nil)
 		in.Channel.External = "CN=x"
 		sres, err := mech.External{}.ServerAttempt(ctx, in)
 		if err != nil {
 			t.Fatalf("server refused the client's %q: %v", res.Response, err)
 		}
-		if sres.Creds.Authzid() != authzid || sres.Creds.Authcid() != "CN=x" {
-			t.Fatalf("round trip: %v", sres.Creds)
+		if sres.Principal.Authzid() != authzid || sres.Principal.Account() != "CN=x" {
+			t.Fatalf("round trip: %v", sres.Principal)
 		}
 	})
 }

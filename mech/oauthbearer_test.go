@@ -40,9 +40,10 @@ func TestOAuthBearerVector(t *testing.T) {
 		if r.Token != rfc7628Token {
 			return mech.ErrAuthFailed
 		}
+		r.Subject = "user@example.com"
 		return nil
 	})
-	sres, err := serverOnce(mech.OAuthBearer{Validator: v}, rfc7628IR, true)
+	sres, err := serverOnce(mech.OAuthBearer{}, nil, v, rfc7628IR, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,14 +51,16 @@ func TestOAuthBearerVector(t *testing.T) {
 	if diff := cmp.Diff(want, seen); diff != "" {
 		t.Errorf("token request (-want +got):\n%s", diff)
 	}
-	if !sres.Creds.Verified() || sres.Creds.Authcid() != "user@example.com" || sres.Creds.Authzid() != "user@example.com" {
-		t.Errorf("creds %v", sres.Creds)
+	// The account is the validator's subject; a= is the authzid, which a
+	// session drops when it names that account.
+	if diff := cmp.Diff([]string{"OAUTHBEARER", "user@example.com", "user@example.com", "user@example.com"}, principal(sres.Principal)); diff != "" {
+		t.Errorf("principal (-want +got):\n%s", diff)
 	}
-	// Without a validator the token goes to the caller.
-	sres, err = serverOnce(mech.OAuthBearer{}, rfc7628IR, true)
-	var ee *creds.ExternalError
-	if err != nil || !errors.As(sres.Creds.Verify(nil), &ee) || ee.Token != rfc7628Token {
-		t.Errorf("no validator: %v %v", sres.Creds, err)
+	// Without a validator nothing can check the token: the exchange fails
+	// as a misconfiguration, and the error does not hold the token.
+	sres, err = serverOnce(mech.OAuthBearer{}, nil, nil, rfc7628IR, true)
+	if !errors.Is(err, creds.ErrMisconfigured) || sres.Principal != nil || strings.Contains(err.Error(), rfc7628Token) {
+		t.Errorf("no validator: %v %v; want ErrMisconfigured", sres.Principal, err)
 	}
 }
 
@@ -70,7 +73,7 @@ func TestOAuthBearerParse(t *testing.T) {
 		"escaped authzid":   "n,a=a=2Cb,\x01auth=Bearer tok\x01\x01",
 	}
 	for name, msg := range good {
-		if _, err := serverOnce(mech.OAuthBearer{}, msg, true); err != nil {
+		if res, err := serverOnce(mech.OAuthBearer{}, nil, acceptAll, msg, true); err != nil || res.Principal == nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -92,8 +95,10 @@ func TestOAuthBearerParse(t *testing.T) {
 		"long token":        "n,,\x01auth=Bearer " + strings.Repeat("t", mech.MaxToken+1) + "\x01\x01",
 	}
 	for name, msg := range bad {
-		if res, err := serverOnce(mech.OAuthBearer{}, msg, true); !errors.Is(err, mech.ErrInvalidResponse) || res.Creds != nil {
-			t.Errorf("%s: %v, want ErrInvalidResponse", name, err)
+		for _, tokens := range []mech.TokenValidator{acceptAll, nil} {
+			if res, err := serverOnce(mech.OAuthBearer{}, nil, tokens, msg, true); !errors.Is(err, mech.ErrInvalidResponse) || res.Principal != nil {
+				t.Errorf("%s: %v, want ErrInvalidResponse", name, err)
+			}
 		}
 	}
 }
@@ -108,9 +113,18 @@ func TestOAuthBearerErrorFlow(t *testing.T) {
 		}
 		return &mech.TokenError{Status: "invalid_token", Scope: "mail"}
 	})
-	m := mech.OAuthBearer{Validator: v, OpenIDConfiguration: "https://example.com/.well-known/openid-configuration"}
+	m := mech.OAuthBearer{OpenIDConfiguration: "https://example.com/.well-known/openid-configuration"}
+	cfg := &session.Config{Tokens: v}
+	newServer := func(cfg *session.Config) *session.Server {
+		t.Helper()
+		srv, err := session.NewServer(m, mech.Channel{}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv
+	}
 	for _, finalAsChallenge := range []bool{false, true} {
-		srv := session.NewServer(m, mech.Channel{}, &session.Config{FinalAsChallenge: finalAsChallenge})
+		srv := newServer(&session.Config{Tokens: v, FinalAsChallenge: finalAsChallenge})
 		cli := session.NewClient(m, creds.Client{Authcid: "user", Token: "bad"}, mech.Channel{}, nil)
 		ir, _, err := cli.Start(ctx)
 		if err != nil {
@@ -142,7 +156,7 @@ func TestOAuthBearerErrorFlow(t *testing.T) {
 	// Anything but ^A after the error is an invalid response, never a
 	// panic (go-sasl panicked on an empty reply).
 	for _, reply := range []string{"", "\x01\x01", "x", "\x00"} {
-		srv := session.NewServer(m, mech.Channel{}, nil)
+		srv := newServer(cfg)
 		if _, err := srv.StartInitial(ctx, []byte("n,,\x01auth=Bearer bad\x01\x01")); err != nil {
 			t.Fatal(err)
 		}
@@ -151,28 +165,42 @@ func TestOAuthBearerErrorFlow(t *testing.T) {
 		}
 	}
 
-	// A good token: the subject is the authcid; the client's a= must be
-	// allowed by the policy.
+	// A good token: the subject is the account; the client's a= must be
+	// allowed by the policy, unless it names that account.
 	for _, tc := range []struct {
 		authzid string
 		err     error
 	}{{"", nil}, {"user", nil}, {"admin", creds.ErrUnauthorized}} {
-		srv := session.NewServer(m, mech.Channel{}, nil)
+		srv := newServer(cfg)
 		msg := "n,,\x01auth=Bearer good\x01\x01"
 		if tc.authzid != "" {
 			msg = "n,a=" + tc.authzid + ",\x01auth=Bearer good\x01\x01"
 		}
 		step, err := srv.StartInitial(ctx, []byte(msg))
-		if !errors.Is(err, tc.err) || tc.err == nil && (!step.Done || step.Creds.Authcid() != "user") {
-			t.Errorf("authzid %q: %+v %v", tc.authzid, step, err)
+		if !errors.Is(err, tc.err) {
+			t.Errorf("authzid %q: %+v %v, want %v", tc.authzid, step, err, tc.err)
+			continue
+		}
+		if tc.err == nil {
+			if diff := cmp.Diff([]string{"OAUTHBEARER", "user", "", "user"}, principal(step.Principal)); !step.Done || diff != "" {
+				t.Errorf("authzid %q: done %v, principal (-want +got):\n%s", tc.authzid, step.Done, diff)
+			}
+		} else if step.Done || step.Principal != nil {
+			t.Errorf("authzid %q: refused, yet %+v", tc.authzid, step)
 		}
 	}
 
-	// A valid token that names nobody is refused.
-	anon := mech.OAuthBearer{Validator: mech.TokenValidatorFunc(func(context.Context, *mech.TokenRequest) error { return nil })}
-	res, err := serverOnce(anon, "n,,\x01auth=Bearer x\x01\x01", true)
-	if err != nil || res.Creds != nil || len(res.Challenge) == 0 {
-		t.Errorf("token naming nobody: %v %v", res.Creds, err)
+	// A validator that accepts a token without naming its subject fails
+	// closed: no principal, no JSON error, a misconfiguration.
+	anon := mech.TokenValidatorFunc(func(context.Context, *mech.TokenRequest) error { return nil })
+	res, err := serverOnce(mech.OAuthBearer{}, nil, anon, "n,,\x01auth=Bearer x\x01\x01", true)
+	if !errors.Is(err, creds.ErrMisconfigured) || res.Principal != nil || len(res.Challenge) != 0 {
+		t.Errorf("token naming nobody: %v %v %q; want ErrMisconfigured", res.Principal, err, res.Challenge)
+	}
+	// So does a session: the exchange ends with the error.
+	srv := newServer(&session.Config{Tokens: anon})
+	if step, err := srv.StartInitial(ctx, []byte("n,a=user,\x01auth=Bearer x\x01\x01")); !errors.Is(err, creds.ErrMisconfigured) || step.Done {
+		t.Errorf("session, token naming nobody: %+v %v", step, err)
 	}
 }
 
@@ -202,31 +230,30 @@ func TestOAuthBearerClient(t *testing.T) {
 func TestAnonymous(t *testing.T) {
 	good := []string{"", "trace@example.org", "sirhc", "Ünïcödé", strings.Repeat("é", 255)}
 	for _, trace := range good {
-		res, err := serverOnce(mech.Anonymous{}, trace, true)
+		res, err := serverOnce(mech.Anonymous{}, nil, nil, trace, true)
 		if err != nil {
 			t.Errorf("%q: %v", trace, err)
 			continue
 		}
-		c := res.Creds
-		if !c.Anonymous() || c.Authcid() != "" || c.Effective() != "" || c.Trace() != trace || c.Verified() {
-			t.Errorf("%q: creds %v", trace, c)
-		}
-		if err := c.Verify(creds.ClearIdentity{Name: "", Password: "x"}); !errors.Is(err, creds.ErrUnusable) {
-			t.Errorf("Verify: %v", err)
+		p := res.Principal
+		if p == nil || !p.Anonymous() || p.Account() != "" || p.Effective() != "" || p.Authzid() != "" || p.Trace() != trace || p.Mechanism() != "ANONYMOUS" {
+			t.Errorf("%q: principal %v", trace, p)
 		}
 	}
 	for _, trace := range []string{"a\x00b", "a\nb", "\x7f", "\u0085", "\xff", strings.Repeat("a", 256)} {
-		if _, err := serverOnce(mech.Anonymous{}, trace, true); !errors.Is(err, mech.ErrInvalidResponse) {
+		if res, err := serverOnce(mech.Anonymous{}, nil, nil, trace, true); !errors.Is(err, mech.ErrInvalidResponse) || res.Principal != nil {
 			t.Errorf("%q: %v", trace, err)
 		}
 	}
-	// Through a session with an identity store: anonymous is done, not
-	// verified against anyone, and not mistaken for a user.
-	store := &creds.MapStore{}
-	store.Add(creds.ClearIdentity{Name: "", Password: "x"})
-	srv := session.NewServer(mech.Anonymous{}, mech.Channel{}, &session.Config{Identities: store})
+	// Through a session with an account store: anonymous is done, names
+	// no account, and is not mistaken for the account its trace names.
+	v := newVerifier(t, creds.Account{Name: "trace", Password: clearPW("x")})
+	srv, err := session.NewServer(mech.Anonymous{}, mech.Channel{}, &session.Config{Verifier: v})
+	if err != nil {
+		t.Fatal(err)
+	}
 	step, err := srv.StartInitial(ctx, []byte("trace"))
-	if err != nil || !step.Done || step.Verified || !step.Creds.Anonymous() {
+	if err != nil || !step.Done || !step.Principal.Anonymous() || step.Principal.Account() != "" || step.Principal.Trace() != "trace" {
 		t.Errorf("session: %+v %v", step, err)
 	}
 	res, err := mech.Anonymous{}.ClientAttempt(ctx, &mech.ClientInput{Creds: &creds.Client{Trace: "me@example.org"}, Initial: true})

@@ -1,9 +1,13 @@
 package registry_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/creds/hash"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/registry"
 )
@@ -43,36 +47,77 @@ func ExampleRegistry_Select() {
 	// Output:
 	// with a password: PLAIN <nil>
 	// with a token:    XOAUTH2 <nil>
-	// in plain text:   saslkit/registry: no usable mechanism
+	// in plain text:   saslkit/registry: no usable mechanism: XOAUTH2 sends a reusable secret and needs TLS; PLAIN sends a reusable secret and needs TLS; LOGIN sends a reusable secret and needs TLS
 }
 
 // A server creates a session for the mechanism the client asked for,
-// whatever its case, and refuses one it would not advertise.
-func ExampleRegistry_Server() {
-	store := &creds.MapStore{}
-	store.Add(creds.ClearIdentity{Name: "alice", Password: "secret"})
+// whatever its case, and refuses one it would not advertise. The
+// registry's session Config holds the Verifier every mechanism checks
+// passwords through.
+func ExampleRegistry_NewServer() {
+	ctx := context.Background()
+	var store creds.MemoryStore
+	if err := store.Add(creds.Account{Name: "alice", Password: "{PLAIN}secret"}); err != nil {
+		panic(err)
+	}
 	cfg := &registry.Config{}
-	cfg.Session.Identities = store
+	cfg.Session.Verifier = &creds.Verifier{Store: &store}
 	r, err := registry.Named(cfg, "PLAIN", "LOGIN")
 	if err != nil {
 		panic(err)
 	}
 
 	// "AUTHENTICATE plain" over a connection without TLS.
-	if _, err := r.Server("plain", mech.Channel{}); err != nil {
+	if _, err := r.NewServer("plain", mech.Channel{}); err != nil {
 		fmt.Println("NO", err)
 	}
-	// The same over TLS.
-	sess, err := r.Server("plain", mech.Channel{Secure: true})
+	// A mechanism the registry does not have.
+	if _, err := r.NewServer("scram-sha-256", mech.Channel{Secure: true}); err != nil {
+		fmt.Println("NO", err)
+	}
+	// PLAIN over TLS, with the user name in another form.
+	sess, err := r.NewServer("plain", mech.Channel{Secure: true})
 	if err != nil {
 		panic(err)
 	}
-	step, err := sess.StartInitial(ctx, []byte("\x00alice\x00secret"))
+	step, err := sess.StartInitial(ctx, []byte("\x00ａｌｉｃｅ\x00secret"))
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(sess.Mechanism(), "done:", step.Done, "user:", step.Creds.Effective())
+	fmt.Println(sess.Mechanism(), "done:", step.Done, "account:", step.Principal.Account())
+
+	// A registry without a Verifier is a client's: it runs no server.
+	_, err = registry.Defaults().NewServer("PLAIN", mech.Channel{Secure: true})
+	fmt.Println(errors.Is(err, creds.ErrMisconfigured))
 	// Output:
-	// NO saslkit/registry: mechanism requires encryption
-	// PLAIN done: true user: alice
+	// NO saslkit/registry: mechanism requires encryption: PLAIN
+	// NO saslkit/registry: unknown mechanism: SCRAM-SHA-256
+	// PLAIN done: true account: alice
+	// true
+}
+
+// A server registry is checked when it is built: a SCRAM mechanism over a
+// store that holds no SCRAM keys is a configuration error naming it, not a
+// login that always fails.
+func ExampleNamed() {
+	pw, err := creds.HashPassword("secret", hash.PBKDF2{Digest: "sha256", Rounds: 1000})
+	if err != nil {
+		panic(err)
+	}
+	var store creds.MemoryStore
+	if err := store.Add(creds.Account{Name: "alice", Password: pw}); err != nil {
+		panic(err)
+	}
+	cfg := &registry.Config{}
+	cfg.Session.Verifier = &creds.Verifier{Store: &store}
+
+	_, err = registry.Named(cfg, "SCRAM-SHA-256", "PLAIN")
+	fmt.Println("misconfigured:", errors.Is(err, creds.ErrMisconfigured))
+	fmt.Println("names SCRAM-SHA-256:", strings.Contains(err.Error(), "SCRAM-SHA-256"))
+	r, err := registry.Named(cfg, "PLAIN", "LOGIN")
+	fmt.Println(r.Names(), err)
+	// Output:
+	// misconfigured: true
+	// names SCRAM-SHA-256: true
+	// [PLAIN LOGIN] <nil>
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/session"
 )
 
@@ -303,21 +304,38 @@ func TestClientErrorEnds(t *testing.T) {
 // TestClientServer runs each built-in mechanism's client against its
 // server through sessions.
 func TestClientServer(t *testing.T) {
-	store := &creds.MapStore{}
-	store.Add(creds.ClearIdentity{Name: "alice", Password: "päss"})
+	var store creds.MemoryStore
+	keys, err := creds.DeriveSCRAMKeys("SHA-256", "päss", nil, creds.MinSCRAMIterations, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Add(creds.Account{Name: "alice", Password: "{PLAIN}päss", SCRAM: []creds.SCRAMKeys{keys}}); err != nil {
+		t.Fatal(err)
+	}
+	tokens := mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
+		if r.Token != "tok" {
+			return mech.ErrAuthFailed
+		}
+		r.Subject = "alice"
+		return nil
+	})
+	cfg := &session.Config{Verifier: &creds.Verifier{Store: &store}, Tokens: tokens}
 	alice := creds.Client{Authcid: "alice", Password: "päss", Token: "tok"}
 	for _, tc := range []struct {
 		m interface {
 			mech.Server
 			mech.Client
 		}
-		cfg *session.Config
+		cfg     *session.Config
+		account string
 	}{
-		{mech.Plain{}, &session.Config{Identities: store}},
-		{mech.Login{}, &session.Config{Identities: store}},
-		{mech.CRAMMD5{}, &session.Config{Identities: store}},
-		{mech.XOAuth2{}, nil},
-		{mech.External{}, nil},
+		{mech.Plain{}, cfg, "alice"},
+		{mech.Login{}, cfg, "alice"},
+		{mech.CRAMMD5{}, cfg, "alice"},
+		{scram.Mechanism{}, cfg, "alice"},
+		{mech.XOAuth2{}, cfg, "alice"},
+		{mech.OAuthBearer{}, cfg, "alice"},
+		{mech.External{}, nil, "CN=alice"},
 	} {
 		for _, useIR := range []bool{true, false} {
 			name := tc.m.Name()
@@ -326,7 +344,7 @@ func TestClientServer(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				cli := session.NewClient(tc.m, alice, mech.Channel{}, nil)
-				srv := session.NewServer(tc.m, mech.Channel{External: "CN=alice"}, tc.cfg)
+				srv := newServer(t, tc.m, mech.Channel{External: "CN=alice"}, tc.cfg)
 				var step session.Step
 				var err error
 				var ir []byte
@@ -355,16 +373,55 @@ func TestClientServer(t *testing.T) {
 				if err != nil {
 					t.Fatalf("server: %v", err)
 				}
-				if err := cli.Success(ctx); err != nil {
+				if step.HasFinal {
+					err = cli.SuccessData(ctx, step.Final)
+				} else {
+					err = cli.Success(ctx)
+				}
+				if err != nil {
 					t.Errorf("client Success: %v", err)
 				}
-				if tc.cfg != nil && !step.Verified {
-					t.Error("not verified against the store")
+				if step.Principal == nil {
+					t.Fatal("Done without a principal")
 				}
-				if got := step.Creds.Effective(); got != "alice" && got != "CN=alice" {
-					t.Errorf("Effective = %q", got)
+				if got := []string{step.Principal.Account(), step.Principal.Effective(), step.Principal.Mechanism()}; !cmp.Equal(got, []string{tc.account, tc.account, tc.m.Name()}) {
+					t.Errorf("Account, Effective, Mechanism = %q; want %s, %s, %s", got, tc.account, tc.account, tc.m.Name())
 				}
 			})
 		}
+	}
+}
+
+// TestClientServerWrongSecret: with a wrong secret, no mechanism's server
+// completes.
+func TestClientServerWrongSecret(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Tokens = tokenValidator
+	wrong := creds.Client{Authcid: "user", Password: "wrong", Token: "wrong"}
+	for _, m := range []interface {
+		mech.Server
+		mech.Client
+	}{mech.Plain{}, mech.Login{}, mech.CRAMMD5{}, scram.Mechanism{}, scram.Mechanism{Hash: scram.SHA1}, mech.XOAuth2{}, mech.OAuthBearer{}} {
+		t.Run(m.Name(), func(t *testing.T) {
+			cli := session.NewClient(m, wrong, mech.Channel{}, nil)
+			srv := newServer(t, m, mech.Channel{}, cfg)
+			step, err := srv.Start(ctx)
+			for n := 0; err == nil && !step.Done; n++ {
+				if n > 3 {
+					t.Fatal("too many rounds")
+				}
+				resp, cerr := cli.Next(ctx, step.Challenge)
+				if cerr != nil {
+					t.Fatalf("client: %v", cerr)
+				}
+				step, err = srv.Next(ctx, resp)
+			}
+			if step.Done || step.Principal != nil {
+				t.Fatalf("wrong secret: step %+v, %v; want a failure", step, err)
+			}
+			if !errors.Is(err, creds.ErrBadCredentials) && !errors.Is(err, mech.ErrAuthFailed) {
+				t.Errorf("wrong secret: %v, want ErrBadCredentials or ErrAuthFailed", err)
+			}
+		})
 	}
 }

@@ -2,23 +2,33 @@ package session_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/creds/hash"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/session"
 )
 
 // A server runs PLAIN over a pretend line protocol in which the client's
 // command carries a base64 initial response, as IMAP's
-// "AUTHENTICATE PLAIN <ir>" does. The session verifies the credentials
-// against an identity store.
+// "AUTHENTICATE PLAIN <ir>" does. The session checks the password through
+// the Verifier, and a done step names the account.
 func ExampleServer() {
 	ctx := context.Background()
-	store := &creds.MapStore{}
-	store.Add(creds.ClearIdentity{Name: "tim", Password: "tanstaaftanstaaf"})
-	cfg := &session.Config{Identities: store}
+	// A real deployment hashes with nil (Argon2id); few PBKDF2 rounds keep
+	// the example fast.
+	pw, err := creds.HashPassword("tanstaaftanstaaf", hash.PBKDF2{Digest: "sha256", Rounds: 1000})
+	if err != nil {
+		panic(err)
+	}
+	var store creds.MemoryStore
+	if err := store.Add(creds.Account{Name: "tim", Password: pw}); err != nil {
+		panic(err)
+	}
+	cfg := &session.Config{Verifier: &creds.Verifier{Store: &store}}
 
 	for _, line := range []string{
 		"AUTHENTICATE PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm", // RFC 4616 section 4
@@ -26,7 +36,10 @@ func ExampleServer() {
 		"AUTHENTICATE PLAIN AHRpbQ!!",                     // not base64
 	} {
 		fields := strings.Fields(line)
-		sess := session.NewServer(mech.Plain{}, mech.Channel{Secure: true}, cfg)
+		sess, err := session.NewServer(mech.Plain{}, mech.Channel{Secure: true}, cfg)
+		if err != nil {
+			panic(err) // a configuration error: cfg has no Verifier
+		}
 		ir, err := session.Decode([]byte(fields[2]), 0)
 		if err != nil {
 			fmt.Println("BAD", err)
@@ -39,13 +52,19 @@ func ExampleServer() {
 		case err != nil:
 			fmt.Println("NO", err)
 		case step.Done:
-			fmt.Printf("OK authenticated as %s (verified: %v)\n", step.Creds.Effective(), step.Verified)
+			fmt.Println("OK authenticated as", step.Principal.Effective())
 		}
 	}
+
+	// Without a Verifier, PLAIN has nothing to check passwords against:
+	// the session is refused, not a login.
+	_, err = session.NewServer(mech.Plain{}, mech.Channel{Secure: true}, nil)
+	fmt.Println("without a Verifier: misconfigured:", errors.Is(err, creds.ErrMisconfigured))
 	// Output:
-	// OK authenticated as tim (verified: true)
-	// NO saslkit/creds: invalid credentials
+	// OK authenticated as tim
+	// NO saslkit/mech: PLAIN: invalid credentials
 	// BAD saslkit/session: invalid base64
+	// without a Verifier: misconfigured: true
 }
 
 // A client runs CRAM-MD5, a server-first mechanism: Start reports that

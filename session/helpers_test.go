@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/creds/hash"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/session"
 )
@@ -56,7 +57,7 @@ func succeedAfter(n int, final []byte, hasFinal bool) *testServer {
 		if len(in.Pairs) < n {
 			return mech.ServerResult{Challenge: []byte("more")}, nil
 		}
-		return mech.ServerResult{Creds: creds.NewVerifiedServer("X-TEST", "alice", ""), Final: final, HasFinal: hasFinal}, nil
+		return mech.ServerResult{Principal: creds.NewPrincipal("X-TEST", "alice", ""), Final: final, HasFinal: hasFinal}, nil
 	}}
 }
 
@@ -95,6 +96,66 @@ func (m *testClient) ClientAttempt(_ context.Context, in *mech.ClientInput) (mec
 func (m *testClient) ClientFinal(context.Context, *mech.ClientInput, []byte, bool) error {
 	m.finals++
 	return nil
+}
+
+// newServer returns session.NewServer(m, ch, cfg), failing the test on an
+// error.
+func newServer(t testing.TB, m mech.Server, ch mech.Channel, cfg *session.Config) *session.Server {
+	t.Helper()
+	s, err := session.NewServer(m, ch, cfg)
+	if err != nil {
+		t.Fatalf("NewServer(%s): %v", m.Name(), err)
+	}
+	if s == nil {
+		t.Fatalf("NewServer(%s): nil session", m.Name())
+	}
+	return s
+}
+
+// Accounts of testStore.
+const (
+	clearUser     = "alice" // clear password "alicepass": PLAIN, LOGIN, CRAM-MD5
+	hashedUser    = "bob"   // PBKDF2 of "bobpass": PLAIN, LOGIN
+	scramUser     = "user"  // SCRAM-SHA-256 and SCRAM-SHA-1 keys of "pencil", PBKDF2 of "pencil"
+	clearPassword = "alicepass"
+)
+
+// testStore returns a store of the accounts above.
+func testStore(t testing.TB) *creds.MemoryStore {
+	t.Helper()
+	var store creds.MemoryStore
+	bob, err := creds.HashPassword("bobpass", hash.PBKDF2{Digest: "sha256", Rounds: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pencil, err := creds.HashPassword("pencil", hash.PBKDF2{Digest: "sha256", Rounds: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []creds.SCRAMKeys
+	for _, h := range []string{"SHA-256", "SHA-1"} {
+		k, err := creds.DeriveSCRAMKeys(h, "pencil", nil, creds.MinSCRAMIterations, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	for _, a := range []creds.Account{
+		{Name: clearUser, Password: "{PLAIN}" + clearPassword},
+		{Name: hashedUser, Password: bob},
+		{Name: scramUser, Password: pencil, SCRAM: keys},
+	} {
+		if err := store.Add(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &store
+}
+
+// testConfig returns a Config whose Verifier is over testStore.
+func testConfig(t testing.TB) *session.Config {
+	t.Helper()
+	return &session.Config{Verifier: &creds.Verifier{Store: testStore(t)}}
 }
 
 // wantErr fails the test unless err wraps want (errors.Is).

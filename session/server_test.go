@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/creds/hash"
 	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/session"
 )
 
@@ -32,7 +35,7 @@ func TestServerMaxSteps(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := alwaysChallenge()
-			s := session.NewServer(m, mech.Channel{}, tc.cfg)
+			s := newServer(t, m, mech.Channel{}, tc.cfg)
 			var err error
 			if tc.initial {
 				_, err = s.StartInitial(ctx, []byte("ir"))
@@ -79,12 +82,12 @@ func TestServerMaxMessage(t *testing.T) {
 
 			t.Run("initial", func(t *testing.T) {
 				m := alwaysChallenge()
-				s := session.NewServer(m, mech.Channel{}, tc.cfg)
+				s := newServer(t, m, mech.Channel{}, tc.cfg)
 				if _, err := s.StartInitial(ctx, at); err != nil {
 					t.Fatalf("StartInitial at the limit: %v", err)
 				}
 				m = alwaysChallenge()
-				s = session.NewServer(m, mech.Channel{}, tc.cfg)
+				s = newServer(t, m, mech.Channel{}, tc.cfg)
 				_, err := s.StartInitial(ctx, over)
 				wantLimit(t, "StartInitial past the limit", err, session.ErrTooLarge, tc.limit)
 				if m.calls != 0 {
@@ -94,7 +97,7 @@ func TestServerMaxMessage(t *testing.T) {
 			})
 			t.Run("next", func(t *testing.T) {
 				m := alwaysChallenge()
-				s := session.NewServer(m, mech.Channel{}, tc.cfg)
+				s := newServer(t, m, mech.Channel{}, tc.cfg)
 				if _, err := s.Start(ctx); err != nil {
 					t.Fatal(err)
 				}
@@ -134,7 +137,7 @@ func TestServerInitialResponse(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := alwaysChallenge()
-			if _, err := tc.start(session.NewServer(m, mech.Channel{}, nil)); err != nil {
+			if _, err := tc.start(newServer(t, m, mech.Channel{}, nil)); err != nil {
 				t.Fatal(err)
 			}
 			// Whether the empty response is nil is not the point: Initial is.
@@ -150,20 +153,21 @@ func TestServerInitialResponse(t *testing.T) {
 
 	// With PLAIN the difference shows: no initial response gets the empty
 	// challenge, an empty initial response is a malformed message.
-	s := session.NewServer(mech.Plain{}, mech.Channel{}, nil)
+	cfg := testConfig(t)
+	s := newServer(t, mech.Plain{}, mech.Channel{}, cfg)
 	step, err := s.Start(ctx)
 	if err != nil || step.Done || step.Challenge == nil || len(step.Challenge) != 0 {
 		t.Errorf("PLAIN Start = %+v, %v; want the empty challenge", step, err)
 	}
 	for _, ir := range [][]byte{nil, {}} {
-		s = session.NewServer(mech.Plain{}, mech.Channel{}, nil)
+		s = newServer(t, mech.Plain{}, mech.Channel{}, cfg)
 		_, err = s.StartInitial(ctx, ir)
 		wantErr(t, fmt.Sprintf("PLAIN StartInitial(%#v)", ir), err, mech.ErrInvalidResponse)
 	}
 }
 
 func TestServerMisuse(t *testing.T) {
-	s := session.NewServer(alwaysChallenge(), mech.Channel{}, nil)
+	s := newServer(t, alwaysChallenge(), mech.Channel{}, nil)
 	_, err := s.Next(ctx, []byte("x"))
 	wantErr(t, "Next before Start", err, session.ErrNotStarted)
 	// That was no protocol failure: the session can still start.
@@ -186,6 +190,7 @@ func TestServerMisuse(t *testing.T) {
 // ErrFinished and none panics.
 func TestServerFinished(t *testing.T) {
 	boom := errors.New("boom")
+	store := testConfig(t)
 	tests := []struct {
 		name string
 		m    mech.Server
@@ -224,14 +229,23 @@ func TestServerFinished(t *testing.T) {
 			func(s *session.Server) error { s.Start(ctx); s.Next(ctx, nil); return nil }},
 		{"too large", alwaysChallenge(), &session.Config{MaxMessage: 1},
 			func(s *session.Server) error { s.Start(ctx); s.Next(ctx, []byte("xx")); return nil }},
-		{"PLAIN malformed", mech.Plain{}, nil,
+		{"PLAIN malformed", mech.Plain{}, store,
 			func(s *session.Server) error { s.StartInitial(ctx, []byte("junk")); return nil }},
-		{"PLAIN unauthorized", mech.Plain{}, nil,
-			func(s *session.Server) error { s.StartInitial(ctx, []byte("z\x00u\x00p")); return nil }},
+		{"PLAIN wrong password", mech.Plain{}, store,
+			func(s *session.Server) error { s.StartInitial(ctx, []byte("\x00alice\x00wrong")); return nil }},
+		{"PLAIN unknown user", mech.Plain{}, store,
+			func(s *session.Server) error { s.StartInitial(ctx, []byte("\x00carol\x00alicepass")); return nil }},
+		{"PLAIN unauthorized", mech.Plain{}, store,
+			func(s *session.Server) error { s.StartInitial(ctx, []byte("z\x00alice\x00alicepass")); return nil }},
+		{"PLAIN success", mech.Plain{}, store,
+			func(s *session.Server) error {
+				_, err := s.StartInitial(ctx, []byte("\x00alice\x00alicepass"))
+				return err
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := session.NewServer(tc.m, mech.Channel{}, tc.cfg)
+			s := newServer(t, tc.m, mech.Channel{}, tc.cfg)
 			_ = tc.run(s)
 			checkServerOver(t, s)
 		})
@@ -242,7 +256,7 @@ func TestServerContext(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	m := alwaysChallenge()
-	s := session.NewServer(m, mech.Channel{}, nil)
+	s := newServer(t, m, mech.Channel{}, nil)
 	_, err := s.Start(cctx)
 	wantErr(t, "Start with a cancelled context", err, context.Canceled)
 	if m.calls != 0 {
@@ -250,7 +264,7 @@ func TestServerContext(t *testing.T) {
 	}
 	checkServerOver(t, s)
 
-	s = session.NewServer(m, mech.Channel{}, nil)
+	s = newServer(t, m, mech.Channel{}, nil)
 	if _, err := s.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -273,19 +287,19 @@ func TestFinalAsChallenge(t *testing.T) {
 		wantErr   error
 	}{
 		{name: "success data off", m: succeedAfter(1, []byte("v=proof"), true),
-			wantStep: session.Step{Done: true, Verified: true, Final: []byte("v=proof"), HasFinal: true}},
+			wantStep: session.Step{Done: true, Final: []byte("v=proof"), HasFinal: true}},
 		{name: "empty success data off", m: succeedAfter(1, []byte{}, true),
-			wantStep: session.Step{Done: true, Verified: true, Final: []byte{}, HasFinal: true}},
+			wantStep: session.Step{Done: true, Final: []byte{}, HasFinal: true}},
 		{name: "no success data off", m: succeedAfter(1, nil, false),
-			wantStep: session.Step{Done: true, Verified: true}},
+			wantStep: session.Step{Done: true}},
 		{name: "no success data on", m: succeedAfter(1, nil, false), on: true,
-			wantStep: session.Step{Done: true, Verified: true}},
+			wantStep: session.Step{Done: true}},
 		{name: "success data on, empty reply", m: succeedAfter(1, []byte("v=proof"), true), on: true, reply: []byte{}, challenge: ptr("v=proof"),
-			wantStep: session.Step{Done: true, Verified: true}},
+			wantStep: session.Step{Done: true}},
 		{name: "success data on, nil reply", m: succeedAfter(1, []byte("v=proof"), true), on: true, reply: nil, challenge: ptr("v=proof"),
-			wantStep: session.Step{Done: true, Verified: true}},
+			wantStep: session.Step{Done: true}},
 		{name: "empty success data on, empty reply", m: succeedAfter(1, []byte{}, true), on: true, reply: []byte{}, challenge: ptr(""),
-			wantStep: session.Step{Done: true, Verified: true}},
+			wantStep: session.Step{Done: true}},
 		{name: "success data on, non-empty reply", m: succeedAfter(1, []byte("v=proof"), true), on: true, reply: []byte("x"), challenge: ptr("v=proof"),
 			wantErr: session.ErrUnexpectedReply},
 		{name: "failure data off", m: failWith(failure), wantErr: failure},
@@ -294,7 +308,7 @@ func TestFinalAsChallenge(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := session.NewServer(tc.m, mech.Channel{}, &session.Config{FinalAsChallenge: tc.on})
+			s := newServer(t, tc.m, mech.Channel{}, &session.Config{FinalAsChallenge: tc.on})
 			step, err := s.StartInitial(ctx, []byte("ir"))
 			if tc.challenge != nil {
 				// The data went as a challenge.
@@ -331,10 +345,13 @@ func TestFinalAsChallenge(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if step.Creds == nil {
-				t.Fatal("no credentials")
+			if step.Principal == nil {
+				t.Fatal("Done without a principal")
 			}
-			step.Creds = nil
+			if got := step.Principal.String(); got != `X-TEST account="alice"` {
+				t.Errorf("principal %s, want the mechanism's", got)
+			}
+			step.Principal = nil
 			if diff := cmp.Diff(tc.wantStep, step); diff != "" {
 				t.Errorf("step (-want +got):\n%s", diff)
 			}
@@ -348,7 +365,7 @@ func TestFinalAsChallenge(t *testing.T) {
 // transcript.
 func TestServerCopiesResponses(t *testing.T) {
 	m := succeedAfter(4, nil, false)
-	s := session.NewServer(m, mech.Channel{}, nil)
+	s := newServer(t, m, mech.Channel{}, nil)
 	buf := []byte("first")
 	if _, err := s.StartInitial(ctx, buf); err != nil {
 		t.Fatal(err)
@@ -378,59 +395,75 @@ func TestServerCopiesResponses(t *testing.T) {
 	}
 }
 
-// failingStore is an identity store whose lookups fail.
+// failingStore is an account store whose lookups fail.
 type failingStore struct{ err error }
 
-func (f failingStore) Identity(context.Context, string) (creds.Identity, error) { return nil, f.err }
+func (f failingStore) Lookup(context.Context, string) (creds.Identity, error) { return nil, f.err }
+func (f failingStore) Profile() creds.Profile                                 { return creds.Profile{ClearSecrets: true} }
 
 // countingStore counts lookups.
 type countingStore struct {
-	creds.IdentityStore
-	n int
+	creds.Store
+	mu sync.Mutex
+	n  int
 }
 
-func (c *countingStore) Identity(ctx context.Context, name string) (creds.Identity, error) {
+func (c *countingStore) Lookup(ctx context.Context, name string) (creds.Identity, error) {
+	c.mu.Lock()
 	c.n++
-	return c.IdentityStore.Identity(ctx, name)
+	c.mu.Unlock()
+	return c.Store.Lookup(ctx, name)
 }
 
-func TestServerIdentities(t *testing.T) {
-	hashed, err := creds.NewHashedIdentity("bob", "bobpass", hash.PBKDF2{Digest: "sha256", Rounds: 1000}, false)
-	if err != nil {
-		t.Fatal(err)
+// tokenValidator accepts the token "t" as issued to alice, and "nosubject"
+// without saying to whom.
+var tokenValidator = mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
+	switch r.Token {
+	case "t":
+		r.Subject = "alice"
+		return nil
+	case "nosubject":
+		return nil
 	}
-	store := &creds.MapStore{}
-	store.Add(creds.ClearIdentity{Name: "alice", Password: "alicepass"})
-	store.Add(hashed)
+	return &mech.TokenError{Status: "invalid_token"}
+})
+
+// TestServerIdentities: the session's mechanisms check passwords through
+// the Config's Verifier, once per exchange, and a done step names the
+// account by its canonical name.
+func TestServerIdentities(t *testing.T) {
+	store := testStore(t)
 	down := errors.New("directory down")
 
 	type result struct {
-		Done, Verified bool
-		Steps          int
+		Done    bool
+		Account string
+		Steps   int
 	}
 	tests := []struct {
 		name    string
 		m       mech.Server
-		store   creds.IdentityStore
+		store   creds.Store
 		msgs    []string // the initial response, then responses
 		want    result
 		wantErr error
 	}{
-		{"PLAIN good", mech.Plain{}, store, []string{"\x00alice\x00alicepass"}, result{true, true, 1}, nil},
-		{"PLAIN good hashed", mech.Plain{}, store, []string{"\x00bob\x00bobpass"}, result{true, true, 1}, nil},
+		{"PLAIN good", mech.Plain{}, store, []string{"\x00alice\x00alicepass"}, result{true, "alice", 1}, nil},
+		{"PLAIN good hashed", mech.Plain{}, store, []string{"\x00bob\x00bobpass"}, result{true, "bob", 1}, nil},
+		{"PLAIN canonical name", mech.Plain{}, store, []string{"\x00ａｌｉｃｅ\x00alicepass"}, result{true, "alice", 1}, nil},
 		{"PLAIN wrong password", mech.Plain{}, store, []string{"\x00alice\x00wrong"}, result{Steps: 1}, creds.ErrBadCredentials},
 		{"PLAIN unknown user", mech.Plain{}, store, []string{"\x00carol\x00alicepass"}, result{Steps: 1}, creds.ErrBadCredentials},
 		{"PLAIN store down", mech.Plain{}, failingStore{down}, []string{"\x00alice\x00alicepass"}, result{Steps: 1}, down},
-		{"LOGIN good", mech.Login{}, store, []string{"alice", "alicepass"}, result{true, true, 2}, nil},
+		{"LOGIN good", mech.Login{}, store, []string{"alice", "alicepass"}, result{true, "alice", 2}, nil},
+		{"LOGIN canonical name", mech.Login{}, store, []string{"al\u00ADice", "alicepass"}, result{true, "alice", 2}, nil},
 		{"LOGIN wrong password", mech.Login{}, store, []string{"alice", "wrong"}, result{Steps: 2}, creds.ErrBadCredentials},
 		{"LOGIN unknown user", mech.Login{}, store, []string{"carol", "alicepass"}, result{Steps: 2}, creds.ErrBadCredentials},
-		// Token credentials need the issuer: a store cannot verify them.
-		{"XOAUTH2 without validator", mech.XOAuth2{}, store, []string{"user=alice\x01auth=Bearer t\x01\x01"}, result{Steps: 1}, nil},
+		{"LOGIN store down", mech.Login{}, failingStore{down}, []string{"alice", "alicepass"}, result{Steps: 2}, down},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cs := &countingStore{IdentityStore: tc.store}
-			s := session.NewServer(tc.m, mech.Channel{}, &session.Config{Identities: cs})
+			cs := &countingStore{Store: tc.store}
+			s := newServer(t, tc.m, mech.Channel{}, &session.Config{Verifier: &creds.Verifier{Store: cs}})
 			step, err := s.StartInitial(ctx, []byte(tc.msgs[0]))
 			steps := 1
 			for _, msg := range tc.msgs[1:] {
@@ -440,20 +473,22 @@ func TestServerIdentities(t *testing.T) {
 				step, err = s.Next(ctx, []byte(msg))
 				steps++
 			}
-			if tc.name == "XOAUTH2 without validator" {
-				var ee *creds.ExternalError
-				if !errors.As(err, &ee) {
-					t.Fatalf("error %v, want *creds.ExternalError", err)
-				}
-				err = nil
-			}
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("error %v", err)
 			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
 				t.Fatalf("error %v, want one wrapping %v", err, tc.wantErr)
 			}
-			got := result{step.Done, step.Verified, steps}
+			if tc.wantErr == down && errors.Is(err, creds.ErrBadCredentials) {
+				t.Errorf("store failure %v reported as bad credentials", err)
+			}
+			got := result{Done: step.Done, Steps: steps}
+			if step.Principal != nil {
+				got.Account = step.Principal.Account()
+			}
+			if step.Done != (step.Principal != nil) {
+				t.Errorf("step %+v: Done without a principal, or a principal without Done", step)
+			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -464,122 +499,184 @@ func TestServerIdentities(t *testing.T) {
 	}
 
 	// Wrong password and unknown user cannot be told apart.
-	run := func(msg string) (string, error) {
-		s := session.NewServer(mech.Plain{}, mech.Channel{}, &session.Config{Identities: store})
+	run := func(msg string) string {
+		s := newServer(t, mech.Plain{}, mech.Channel{}, &session.Config{Verifier: &creds.Verifier{Store: store}})
 		_, err := s.StartInitial(ctx, []byte(msg))
-		return fmt.Sprint(err), err
+		return fmt.Sprint(err)
 	}
-	wrongText, _ := run("\x00alice\x00wrong")
-	unknownText, _ := run("\x00carol\x00alicepass")
-	if diff := cmp.Diff(wrongText, unknownText); diff != "" {
+	if diff := cmp.Diff(run("\x00alice\x00wrong"), run("\x00carol\x00alicepass")); diff != "" {
 		t.Errorf("wrong password and unknown user differ (-wrong +unknown):\n%s", diff)
 	}
 
-	// Credentials the mechanism verified itself skip the store.
-	v := mech.TokenValidatorFunc(func(context.Context, *mech.TokenRequest) error { return nil })
-	s := session.NewServer(mech.XOAuth2{Validator: v}, mech.Channel{}, &session.Config{Identities: failingStore{down}})
+	// Tokens are checked by the token validator, not the store.
+	cs := &countingStore{Store: failingStore{down}}
+	cfg := &session.Config{Verifier: &creds.Verifier{Store: cs}, Tokens: tokenValidator}
+	s := newServer(t, mech.XOAuth2{}, mech.Channel{}, cfg)
 	step, err := s.StartInitial(ctx, []byte("user=alice\x01auth=Bearer t\x01\x01"))
-	if err != nil || !step.Done || !step.Verified {
-		t.Errorf("verified by the mechanism: %+v, %v; want Done and Verified without a lookup", step, err)
+	if err != nil || !step.Done || step.Principal == nil || step.Principal.Account() != "alice" || cs.n != 0 {
+		t.Errorf("token: %+v, %v, %d lookups; want Done as alice without a lookup", step, err, cs.n)
 	}
-
-	// Without Identities the caller verifies.
-	s = session.NewServer(mech.Plain{}, mech.Channel{}, nil)
-	step, err = s.StartInitial(ctx, []byte("\x00alice\x00wrong"))
-	if err != nil || !step.Done || step.Verified {
-		t.Errorf("without Identities: %+v, %v; want Done, not Verified", step, err)
+	// A validator that accepts a token without naming its subject lets
+	// nobody in.
+	s = newServer(t, mech.XOAuth2{}, mech.Channel{}, cfg)
+	step, err = s.StartInitial(ctx, []byte("user=alice\x01auth=Bearer nosubject\x01\x01"))
+	if !errors.Is(err, creds.ErrMisconfigured) || step.Done || step.Principal != nil {
+		t.Errorf("token without a subject: %+v, %v; want ErrMisconfigured", step, err)
 	}
 }
 
-// TestServerVerify: without a store, Server.Verify authenticates first and
-// authorizes after, so a wrong password never reaches the policy.
-func TestServerVerify(t *testing.T) {
-	var calls int
-	cfg := &session.Config{Authorizer: creds.AuthorizerFunc(func(context.Context, string, string) error {
-		calls++
-		return creds.ErrUnauthorized
-	})}
-	s := session.NewServer(mech.Plain{}, mech.Channel{}, cfg)
-	step, err := s.StartInitial(ctx, []byte("bob\x00alice\x00wrong"))
-	if err != nil || !step.Done || step.Verified {
-		t.Fatalf("got %+v, %v", step, err)
-	}
-	if err := s.Verify(ctx, creds.ClearIdentity{Name: "alice", Password: "pw"}); !errors.Is(err, creds.ErrBadCredentials) || calls != 0 {
-		t.Errorf("wrong password: %v, %d policy calls", err, calls)
-	}
-	if err := s.Verify(ctx, creds.ClearIdentity{Name: "alice", Password: "pw"}); !errors.Is(err, session.ErrNotStarted) {
-		t.Errorf("second Verify: %v", err)
-	}
-	s = session.NewServer(mech.Plain{}, mech.Channel{}, cfg)
-	if _, err := s.StartInitial(ctx, []byte("bob\x00alice\x00pw")); err != nil {
+// TestServerMisconfigured: a session cannot be built for a mechanism that
+// lacks what it checks against, so that no misconfiguration lets a client
+// in or shows as a failed login.
+func TestServerMisconfigured(t *testing.T) {
+	hashed, err := creds.HashPassword("pencil", hash.PBKDF2{Digest: "sha256", Rounds: 1000})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Verify(ctx, creds.ClearIdentity{Name: "alice", Password: "pw"}); !errors.Is(err, creds.ErrUnauthorized) || calls != 1 {
-		t.Errorf("right password: %v, %d policy calls", err, calls)
+	var hashedOnly creds.MemoryStore
+	if err := hashedOnly.Add(creds.Account{Name: "alice", Password: hashed}); err != nil {
+		t.Fatal(err)
 	}
-	if err := session.NewServer(mech.Plain{}, mech.Channel{}, nil).Verify(ctx, nil); !errors.Is(err, session.ErrNotStarted) {
-		t.Errorf("Verify before the exchange: %v", err)
-	}
-}
-
-func TestServerAuthorizer(t *testing.T) {
-	store := &creds.MapStore{}
-	store.Add(creds.ClearIdentity{Name: "alice", Password: "pw"})
-	down := errors.New("policy down")
-	type call struct{ Authcid, Authzid string }
+	full := testConfig(t)
+	hashedCfg := &session.Config{Verifier: &creds.Verifier{Store: &hashedOnly}, Tokens: tokenValidator}
+	tokensOnly := &session.Config{Tokens: tokenValidator}
+	noStore := &session.Config{Verifier: &creds.Verifier{}, Tokens: tokenValidator}
+	sha512 := scram.Mechanism{Hash: scram.SHA512}
 	tests := []struct {
-		name      string
-		ir        string
-		custom    func(authcid, authzid string) error
-		store     creds.IdentityStore
-		wantErr   error
-		wantCalls []call
+		name string
+		m    mech.Server
+		cfg  *session.Config
+		ok   bool
 	}{
-		{name: "self only, no authzid", ir: "\x00alice\x00pw"},
-		{name: "self only, same", ir: "alice\x00alice\x00pw"},
-		{name: "self only, same after SASLprep", ir: "al\u00ADice\x00alice\x00pw"},
-		{name: "self only, other", ir: "bob\x00alice\x00pw", wantErr: creds.ErrUnauthorized},
-		{name: "self only, other, with store", ir: "bob\x00alice\x00pw", store: store, wantErr: creds.ErrUnauthorized},
-		{name: "custom allows", ir: "bob\x00alice\x00pw",
-			custom: func(string, string) error { return nil }, wantCalls: []call{{"alice", "bob"}}},
-		{name: "custom refuses", ir: "bob\x00alice\x00pw",
-			custom:  func(string, string) error { return fmt.Errorf("no: %w", creds.ErrUnauthorized) },
-			wantErr: creds.ErrUnauthorized, wantCalls: []call{{"alice", "bob"}}},
-		{name: "custom temporary failure", ir: "bob\x00alice\x00pw",
-			custom: func(string, string) error { return down }, wantErr: down, wantCalls: []call{{"alice", "bob"}}},
-		{name: "custom not called without authzid", ir: "\x00alice\x00pw",
-			custom: func(string, string) error { return down }},
-		{name: "custom not called after a wrong password", ir: "bob\x00alice\x00wrong", store: store,
-			custom: func(string, string) error { return nil }, wantErr: creds.ErrBadCredentials},
-		{name: "custom after a good password", ir: "bob\x00alice\x00pw", store: store,
-			custom: func(string, string) error { return nil }, wantCalls: []call{{"alice", "bob"}}},
+		{"PLAIN nil config", mech.Plain{}, nil, false},
+		{"PLAIN zero config", mech.Plain{}, &session.Config{}, false},
+		{"PLAIN tokens only", mech.Plain{}, tokensOnly, false},
+		{"PLAIN Verifier without Store", mech.Plain{}, noStore, false},
+		{"PLAIN", mech.Plain{}, full, true},
+		{"LOGIN nil config", mech.Login{}, nil, false},
+		{"LOGIN Verifier without Store", mech.Login{}, noStore, false},
+		{"LOGIN", mech.Login{}, full, true},
+		{"CRAM-MD5 nil config", mech.CRAMMD5{}, nil, false},
+		{"CRAM-MD5 without clear passwords", mech.CRAMMD5{}, hashedCfg, false},
+		{"CRAM-MD5", mech.CRAMMD5{}, full, true},
+		{"SCRAM nil config", scram.Mechanism{}, nil, false},
+		{"SCRAM without keys", scram.Mechanism{}, hashedCfg, false},
+		{"SCRAM-SHA-512 with SHA-256 keys only", sha512, full, false},
+		{"SCRAM-SHA-256", scram.Mechanism{}, full, true},
+		{"SCRAM-SHA-1", scram.Mechanism{Hash: scram.SHA1}, full, true},
+		{"XOAUTH2 nil config", mech.XOAuth2{}, nil, false},
+		{"XOAUTH2 without tokens", mech.XOAuth2{}, full, false},
+		{"XOAUTH2", mech.XOAuth2{}, tokensOnly, true},
+		{"OAUTHBEARER without tokens", mech.OAuthBearer{}, full, false},
+		{"OAUTHBEARER", mech.OAuthBearer{}, tokensOnly, true},
+		{"EXTERNAL needs nothing", mech.External{}, nil, true},
+		{"ANONYMOUS needs nothing", mech.Anonymous{}, nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := &session.Config{Identities: tc.store}
+			s, err := session.NewServer(tc.m, mech.Channel{Secure: true}, tc.cfg)
+			if tc.ok {
+				if err != nil || s == nil {
+					t.Fatalf("NewServer = %v, %v", s, err)
+				}
+				return
+			}
+			if !errors.Is(err, creds.ErrMisconfigured) || s != nil {
+				t.Fatalf("NewServer = %v, %v; want ErrMisconfigured", s, err)
+			}
+			if !strings.Contains(err.Error(), tc.m.Name()) {
+				t.Errorf("error %q does not name %s", err, tc.m.Name())
+			}
+		})
+	}
+}
+
+// TestServerAuthenticatesFirst: authorization runs only once the password
+// was verified, so a wrong password never reaches the policy, and a right
+// one with a refused authzid fails with ErrUnauthorized.
+func TestServerAuthenticatesFirst(t *testing.T) {
+	var calls int
+	cfg := testConfig(t)
+	cfg.Authorizer = creds.AuthorizerFunc(func(context.Context, string, string) error {
+		calls++
+		return creds.ErrUnauthorized
+	})
+	s := newServer(t, mech.Plain{}, mech.Channel{}, cfg)
+	step, err := s.StartInitial(ctx, []byte("bob\x00alice\x00wrong"))
+	if !errors.Is(err, creds.ErrBadCredentials) || errors.Is(err, creds.ErrUnauthorized) || step.Done || calls != 0 {
+		t.Errorf("wrong password: %+v, %v, %d policy calls; want ErrBadCredentials and no call", step, err, calls)
+	}
+	checkServerOver(t, s)
+	s = newServer(t, mech.Plain{}, mech.Channel{}, cfg)
+	step, err = s.StartInitial(ctx, []byte("bob\x00alice\x00alicepass"))
+	if !errors.Is(err, creds.ErrUnauthorized) || errors.Is(err, creds.ErrBadCredentials) || step.Done || calls != 1 {
+		t.Errorf("right password: %+v, %v, %d policy calls; want ErrUnauthorized after one call", step, err, calls)
+	}
+	checkServerOver(t, s)
+}
+
+func TestServerAuthorizer(t *testing.T) {
+	down := errors.New("policy down")
+	type call struct{ Account, Authzid string }
+	tests := []struct {
+		name      string
+		ir        string
+		custom    func(account, authzid string) error
+		wantErr   error
+		wantCalls []call
+		effective string // on success
+	}{
+		{name: "self only, no authzid", ir: "\x00alice\x00alicepass", effective: "alice"},
+		{name: "self only, same", ir: "alice\x00alice\x00alicepass", effective: "alice"},
+		{name: "self only, same after SASLprep", ir: "al\u00ADice\x00alice\x00alicepass", effective: "alice"},
+		{name: "self only, same fullwidth", ir: "ａｌｉｃｅ\x00alice\x00alicepass", effective: "alice"},
+		{name: "self only, same as the canonical name", ir: "alice\x00ａｌｉｃｅ\x00alicepass", effective: "alice"},
+		{name: "self only, other", ir: "bob\x00alice\x00alicepass", wantErr: creds.ErrUnauthorized},
+		{name: "self only, wrong password", ir: "bob\x00alice\x00wrong", wantErr: creds.ErrBadCredentials},
+		{name: "custom allows", ir: "bob\x00alice\x00alicepass",
+			custom: func(string, string) error { return nil }, wantCalls: []call{{"alice", "bob"}}, effective: "bob"},
+		{name: "custom sees canonical names", ir: "ｇｕｅｓｔ\x00ａｌｉｃｅ\x00alicepass",
+			custom: func(string, string) error { return nil }, wantCalls: []call{{"alice", "guest"}}, effective: "guest"},
+		{name: "custom refuses", ir: "bob\x00alice\x00alicepass",
+			custom:  func(string, string) error { return fmt.Errorf("no: %w", creds.ErrUnauthorized) },
+			wantErr: creds.ErrUnauthorized, wantCalls: []call{{"alice", "bob"}}},
+		{name: "custom temporary failure", ir: "bob\x00alice\x00alicepass",
+			custom: func(string, string) error { return down }, wantErr: down, wantCalls: []call{{"alice", "bob"}}},
+		{name: "custom not called without authzid", ir: "\x00alice\x00alicepass",
+			custom: func(string, string) error { return down }, effective: "alice"},
+		{name: "custom not called for the account itself", ir: "alice\x00alice\x00alicepass",
+			custom: func(string, string) error { return down }, effective: "alice"},
+		{name: "custom not called after a wrong password", ir: "bob\x00alice\x00wrong",
+			custom: func(string, string) error { return nil }, wantErr: creds.ErrBadCredentials},
+		{name: "custom not called for an unknown user", ir: "bob\x00carol\x00alicepass",
+			custom: func(string, string) error { return nil }, wantErr: creds.ErrBadCredentials},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
 			var calls []call
 			if tc.custom != nil {
-				cfg.Authorizer = creds.AuthorizerFunc(func(_ context.Context, authcid, authzid string) error {
-					calls = append(calls, call{authcid, authzid})
-					return tc.custom(authcid, authzid)
+				cfg.Authorizer = creds.AuthorizerFunc(func(_ context.Context, account, authzid string) error {
+					calls = append(calls, call{account, authzid})
+					return tc.custom(account, authzid)
 				})
 			}
-			s := session.NewServer(mech.Plain{}, mech.Channel{}, cfg)
+			s := newServer(t, mech.Plain{}, mech.Channel{}, cfg)
 			step, err := s.StartInitial(ctx, []byte(tc.ir))
-			if err == nil && step.Done && !step.Verified {
-				// Without a store the caller verifies, and the policy
-				// runs after that.
-				if err = s.Verify(ctx, creds.ClearIdentity{Name: "alice", Password: "pw"}); err != nil {
-					step = session.Step{}
-				}
-			}
 			if tc.wantErr == nil {
 				if err != nil || !step.Done {
 					t.Fatalf("got %+v, %v; want Done", step, err)
 				}
+				p := step.Principal
+				if got := []string{p.Account(), p.Effective()}; !cmp.Equal(got, []string{"alice", tc.effective}) {
+					t.Errorf("Account, Effective = %q, want alice, %s", got, tc.effective)
+				}
+				if p.Effective() == p.Account() && p.Authzid() != "" {
+					t.Errorf("Authzid = %q for the account itself", p.Authzid())
+				}
 			} else {
 				wantErr(t, "StartInitial", err, tc.wantErr)
-				if step.Done {
+				if step.Done || step.Principal != nil {
 					t.Error("Done step with an error")
 				}
 			}

@@ -23,7 +23,6 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
-	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/registry"
 	"github.com/saslkit/saslkit/session"
 )
@@ -141,25 +140,30 @@ func newPKI(t *testing.T) *testPKI {
 }
 
 // fakeRegistry is the fake server's registry: user "user" with password
-// "pencil" and token "tok123".
+// "pencil" and token "tok123", every mechanism offered with or without
+// TLS.
 func fakeRegistry(t *testing.T) *registry.Registry {
 	t.Helper()
-	var ids creds.MapStore
-	ids.Add(creds.ClearIdentity{Name: "user", Password: "pencil"})
-	var keys scram.MemoryStore
-	if err := keys.SetPassword("user", "pencil", 4096, scram.SHA256); err != nil {
+	keys, err := creds.DeriveSCRAMKeys("SHA-256", "pencil", nil, creds.MinSCRAMIterations, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var store creds.MemoryStore
+	if err := store.Add(creds.Account{Name: "user", Password: "{PLAIN}pencil", SCRAM: []creds.SCRAMKeys{keys}}); err != nil {
 		t.Fatal(err)
 	}
 	reg, err := registry.Named(&registry.Config{
-		Session:             session.Config{Identities: &ids},
+		Session: session.Config{
+			Verifier: &creds.Verifier{Store: &store},
+			Tokens: mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
+				if r.User == "user" && r.Token == "tok123" {
+					r.Subject = "user"
+					return nil
+				}
+				return mech.ErrAuthFailed
+			}),
+		},
 		InsecureClearSecret: true,
-		SCRAMStore:          &keys,
-		TokenValidator: mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
-			if r.User == "user" && r.Token == "tok123" {
-				return nil
-			}
-			return mech.ErrAuthFailed
-		}),
 	}, "EXTERNAL", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "OAUTHBEARER", "XOAUTH2", "CRAM-MD5", "PLAIN", "LOGIN", "ANONYMOUS")
 	if err != nil {
 		t.Fatal(err)
@@ -247,10 +251,8 @@ func (c *fakeConn) startTLS() error {
 	}
 	c.conn, c.r = tc, bufio.NewReader(tc)
 	cs := tc.ConnectionState()
-	c.ch = mech.TLSChannel(&cs, c.tlsCfg.Certificates[0].Leaf)
-	if len(cs.VerifiedChains) > 0 {
-		c.ch.External = cs.PeerCertificates[0].Subject.CommonName
-	}
+	c.ch = mech.ServerTLSChannel(&cs, c.tlsCfg.Certificates[0].Leaf)
+	c.ch.External = mech.VerifiedClientCN(&cs)
 	return nil
 }
 
@@ -376,7 +378,7 @@ func (smtpFraming) cancelled() string           { return "501 5.0.0 cancelled" }
 func (c *fakeConn) authenticate(args string, f framing) error {
 	name, irText, hasIR := strings.Cut(args, " ")
 	ctx := context.Background()
-	sess, err := c.reg.Server(name, c.ch)
+	sess, err := c.reg.NewServer(name, c.ch)
 	if err != nil {
 		return c.write(f.no())
 	}

@@ -18,9 +18,13 @@
 // with -token, CRAM-MD5, PLAIN, LOGIN, and ANONYMOUS when given no
 // credentials at all.
 //
-// PLAIN and LOGIN send the password in the clear; over a connection without
-// TLS they are used only with -insecure. -insecure-skip-verify turns off
-// verification of the server's certificate.
+// PLAIN and LOGIN send the password in the clear, and OAUTHBEARER and
+// XOAUTH2 the bearer token; over a connection without TLS they are used
+// only with -insecure, and otherwise refused before anything is sent.
+// Their messages hold the secret, so neither the exchange printed nor the
+// -v trace shows them, only their size ("C: <redacted: 24 octets>").
+// -insecure-skip-verify turns off verification of the server's
+// certificate.
 //
 // The initial response goes with the command when the protocol allows it:
 // always in SMTP, and in IMAP when the server advertises SASL-IR (-no-ir

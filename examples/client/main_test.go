@@ -35,13 +35,15 @@ func TestProtocol(t *testing.T) {
 		notSent []string
 		// out lists what stdout must hold.
 		out []string
+		// check, if not nil, checks the lines the client sent.
+		check func(t *testing.T, sent []string)
 	}{
 		{
 			name: "IMAP SASL-IR PLAIN",
 			cfg:  fakeConfig{mechs: []string{"PLAIN"}, saslIR: true},
 			args: append([]string{"-mech", "PLAIN", "-insecure"}, pw...),
 			sent: []string{"a1 CAPABILITY", "a2 AUTHENTICATE PLAIN " + plainIR, "a3 LOGOUT"},
-			out:  []string{`C: "\x00user\x00pencil" ` + plainIR, "outcome: success"},
+			out:  []string{"C: <redacted: 12 octets>", "> a2 AUTHENTICATE PLAIN <redacted: 12 octets>", "outcome: success"},
 		},
 		{
 			name: "IMAP no SASL-IR PLAIN",
@@ -140,15 +142,16 @@ func TestProtocol(t *testing.T) {
 			out:  []string{"C: cancel:", "invalid challenge"},
 		},
 		{
-			name: "IMAP OAUTHBEARER",
-			cfg:  fakeConfig{mechs: []string{"OAUTHBEARER"}, saslIR: true},
-			args: []string{"-user", "user", "-token", "tok123"},
-			out:  []string{"mechanism: OAUTHBEARER", `host=127.0.0.1\x01port=`, "outcome: success"},
+			name:  "IMAP OAUTHBEARER",
+			cfg:   fakeConfig{mechs: []string{"OAUTHBEARER"}, saslIR: true},
+			args:  []string{"-user", "user", "-token", "tok123", "-insecure"},
+			out:   []string{"mechanism: OAUTHBEARER", "C: <redacted: ", "outcome: success"},
+			check: sentHostPort,
 		},
 		{
 			name: "IMAP OAUTHBEARER bad token",
 			cfg:  fakeConfig{mechs: []string{"OAUTHBEARER"}, saslIR: true},
-			args: []string{"-user", "user", "-token", "wrong"},
+			args: []string{"-user", "user", "-token", "wrong", "-insecure"},
 			want: 1,
 			sent: []string{"AQ=="},
 			out:  []string{`status: "invalid_token"`, "outcome: authentication failed"},
@@ -156,10 +159,41 @@ func TestProtocol(t *testing.T) {
 		{
 			name: "IMAP XOAUTH2 bad token",
 			cfg:  fakeConfig{mechs: []string{"XOAUTH2"}, saslIR: true},
-			args: []string{"-user", "user", "-token", "wrong"},
+			args: []string{"-user", "user", "-token", "wrong", "-insecure"},
 			want: 1,
 			sent: []string{""},
 			out:  []string{`status: "401"`, `schemes: "bearer"`},
+		},
+		{
+			// A bearer token is a reusable secret: not sent in the
+			// clear, and not even picked.
+			name:  "IMAP OAUTHBEARER refused without TLS",
+			cfg:   fakeConfig{mechs: []string{"OAUTHBEARER", "XOAUTH2"}, saslIR: true},
+			args:  []string{"-user", "user", "-token", "tok123"},
+			want:  2,
+			check: noAuthentication,
+			out:   []string{"server offers: OAUTHBEARER XOAUTH2"},
+		},
+		{
+			name:  "IMAP -mech OAUTHBEARER refused without TLS",
+			cfg:   fakeConfig{mechs: []string{"OAUTHBEARER"}, saslIR: true},
+			args:  []string{"-mech", "OAUTHBEARER", "-user", "user", "-token", "tok123"},
+			want:  2,
+			check: noAuthentication,
+		},
+		{
+			name:  "IMAP -mech XOAUTH2 refused without TLS",
+			cfg:   fakeConfig{mechs: []string{"XOAUTH2"}},
+			args:  []string{"-mech", "xoauth2", "-user", "user", "-token", "tok123"},
+			want:  2,
+			check: noAuthentication,
+		},
+		{
+			name: "IMAP STARTTLS OAUTHBEARER",
+			cfg:  fakeConfig{mechs: []string{"PLAIN", "OAUTHBEARER"}, saslIR: true, starttls: true},
+			pki:  true,
+			args: []string{"-starttls", "-user", "user", "-token", "tok123"},
+			out:  []string{"mechanism: OAUTHBEARER", "outcome: success"},
 		},
 		{
 			name: "IMAP STARTTLS picks SCRAM-SHA-256-PLUS",
@@ -248,10 +282,17 @@ func TestProtocol(t *testing.T) {
 		{
 			name: "SMTP OAUTHBEARER bad token",
 			cfg:  fakeConfig{smtp: true, mechs: []string{"OAUTHBEARER"}},
-			args: []string{"-user", "user", "-token", "wrong"},
+			args: []string{"-user", "user", "-token", "wrong", "-insecure"},
 			want: 1,
 			sent: []string{"AQ=="},
 			out:  []string{`status: "invalid_token"`},
+		},
+		{
+			name:  "SMTP OAUTHBEARER refused without TLS",
+			cfg:   fakeConfig{smtp: true, mechs: []string{"OAUTHBEARER"}},
+			args:  []string{"-mech", "OAUTHBEARER", "-user", "user", "-token", "tok123"},
+			want:  2,
+			check: noAuthentication,
 		},
 		{
 			name: "SMTP STARTTLS",
@@ -303,8 +344,107 @@ func TestProtocol(t *testing.T) {
 					t.Errorf("stdout lacks %q", s)
 				}
 			}
+			if tt.check != nil {
+				tt.check(t, sent)
+			}
 			if t.Failed() {
 				t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			}
+		})
+	}
+}
+
+// sentHostPort checks that the OAUTHBEARER initial response names the
+// server's host and port.
+func sentHostPort(t *testing.T, sent []string) {
+	t.Helper()
+	for _, l := range sent {
+		if b64, ok := strings.CutPrefix(l, "a2 AUTHENTICATE OAUTHBEARER "); ok {
+			msg, err := session.Decode([]byte(b64), 0)
+			if err != nil || !strings.Contains(string(msg), "\x01host=127.0.0.1\x01port=") {
+				t.Errorf("OAUTHBEARER initial response %q, %v: want the host and port", msg, err)
+			}
+			return
+		}
+	}
+	t.Errorf("no OAUTHBEARER initial response in %q", sent)
+}
+
+// noAuthentication checks that the client never started an exchange.
+func noAuthentication(t *testing.T, sent []string) {
+	t.Helper()
+	for _, l := range sent {
+		if f := strings.Fields(l); len(f) > 0 && strings.EqualFold(f[0], "AUTH") || len(f) > 1 && strings.EqualFold(f[1], "AUTHENTICATE") {
+			t.Errorf("client sent %q", l)
+		}
+	}
+}
+
+// TestRedaction runs the mechanisms that send a password or a bearer
+// token in the clear, with -v, and checks that neither the secret nor its
+// base64, nor the base64 of the messages that carry it, is printed.
+func TestRedaction(t *testing.T) {
+	const (
+		password = "pencil"
+		token    = "tok123"
+	)
+	secrets := []string{
+		password, token,
+		session.Encode([]byte(password)), session.Encode([]byte(token)),
+		plainIR, passB64,
+		session.Encode([]byte("user=user\x01auth=Bearer tok123\x01\x01")),
+	}
+	tests := []struct {
+		name string
+		cfg  fakeConfig
+		pki  bool
+		args []string
+	}{
+		{"IMAP PLAIN SASL-IR", fakeConfig{mechs: []string{"PLAIN"}, saslIR: true}, false, []string{"-mech", "PLAIN", "-insecure"}},
+		{"IMAP PLAIN", fakeConfig{mechs: []string{"PLAIN"}}, false, []string{"-mech", "PLAIN", "-insecure"}},
+		{"IMAP LOGIN", fakeConfig{mechs: []string{"LOGIN"}}, false, []string{"-mech", "LOGIN", "-insecure"}},
+		{"IMAP XOAUTH2", fakeConfig{mechs: []string{"XOAUTH2"}, saslIR: true}, false, []string{"-mech", "XOAUTH2", "-insecure"}},
+		{"IMAP OAUTHBEARER", fakeConfig{mechs: []string{"OAUTHBEARER"}}, false, []string{"-mech", "OAUTHBEARER", "-insecure"}},
+		{"IMAP STARTTLS PLAIN", fakeConfig{mechs: []string{"PLAIN"}, saslIR: true, starttls: true}, true, []string{"-starttls"}},
+		{"IMAP STARTTLS OAUTHBEARER", fakeConfig{mechs: []string{"OAUTHBEARER"}, saslIR: true, starttls: true}, true, []string{"-starttls"}},
+		{"SMTP PLAIN", fakeConfig{smtp: true, mechs: []string{"PLAIN"}}, false, []string{"-mech", "PLAIN", "-insecure"}},
+		{"SMTP PLAIN -no-ir", fakeConfig{smtp: true, mechs: []string{"PLAIN"}}, false, []string{"-mech", "PLAIN", "-insecure", "-no-ir"}},
+		{"SMTP LOGIN", fakeConfig{smtp: true, mechs: []string{"LOGIN"}}, false, []string{"-mech", "LOGIN", "-insecure"}},
+		{"SMTP XOAUTH2", fakeConfig{smtp: true, mechs: []string{"XOAUTH2"}}, false, []string{"-mech", "XOAUTH2", "-insecure"}},
+		{"SMTP OAUTHBEARER", fakeConfig{smtp: true, mechs: []string{"OAUTHBEARER"}}, false, []string{"-mech", "OAUTHBEARER", "-insecure"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var pki *testPKI
+			args := []string{"-v", "-user", "user", "-password", password, "-token", token}
+			if tt.pki {
+				pki = newPKI(t)
+				args = append(args, "-cafile", pki.caFile)
+			}
+			srv := startFake(t, tt.cfg, pki)
+			if tt.cfg.smtp {
+				args = append(args, "-smtp", srv.addr)
+			} else {
+				args = append(args, "-imap", srv.addr)
+			}
+			args = append(args, tt.args...)
+			var stdout, stderr bytes.Buffer
+			code := run(args, &stdout, &stderr)
+			srv.sent(t)
+			out := stdout.String() + stderr.String()
+			if code != 0 || !strings.Contains(out, "outcome: success") {
+				t.Errorf("exit status %d, want a success", code)
+			}
+			if !strings.Contains(out, "> ") || !strings.Contains(out, "<redacted: ") {
+				t.Errorf("no protocol trace with redacted messages")
+			}
+			for _, s := range secrets {
+				if strings.Contains(out, s) {
+					t.Errorf("output holds %q", s)
+				}
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
 			}
 		})
 	}

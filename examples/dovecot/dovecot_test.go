@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/saslkit/saslkit/examples/client/mailclient"
+	"github.com/saslkit/saslkit/session"
 )
 
 // A case runs examples/client once against Dovecot.
@@ -81,10 +82,15 @@ func TestClient(t *testing.T) {
 			[]string{"-mech", "SCRAM-SHA-256", "-user", scramUser, "-password", password})
 		add(p.proto, "SCRAM-SHA-256", "plain", "stored keys wrong password", 1, failed, p.plain,
 			[]string{"-mech", "SCRAM-SHA-256", "-user", scramUser, "-password", "wrong"})
-		add(p.proto, "XOAUTH2", "plain", "good", 0, success, p.plain, tok("XOAUTH2", token))
-		add(p.proto, "XOAUTH2", "plain", "bad token", 1, []string{`status: "401"`, `schemes: "bearer"`, failed[0]}, p.plain, tok("XOAUTH2", "wrong"))
-		add(p.proto, "OAUTHBEARER", "plain", "good", 0, success, p.plain, tok("OAUTHBEARER", token))
-		add(p.proto, "OAUTHBEARER", "plain", "bad token", 1, []string{`status: "invalid_token"`, `C: "\x01" AQ==`, failed[0]}, p.plain, tok("OAUTHBEARER", "wrong"))
+		// A bearer token is a reusable secret: in the clear only with
+		// -insecure, and otherwise never sent.
+		for _, m := range []string{"XOAUTH2", "OAUTHBEARER"} {
+			add(p.proto, m, "plain", "good", 0, success, p.plain, insecure, tok(m, token))
+			add(p.proto, m, "STARTTLS", "good", 0, success, p.tls, tok(m, token))
+			add(p.proto, m, "plain", "refused without -insecure", 2, []string{"server offers: "}, p.plain, tok(m, token))
+		}
+		add(p.proto, "XOAUTH2", "plain", "bad token", 1, []string{`status: "401"`, `schemes: "bearer"`, failed[0]}, p.plain, insecure, tok("XOAUTH2", "wrong"))
+		add(p.proto, "OAUTHBEARER", "plain", "bad token", 1, []string{`status: "invalid_token"`, `C: <redacted: 1 octets>`, failed[0]}, p.plain, insecure, tok("OAUTHBEARER", "wrong"))
 		add(p.proto, "EXTERNAL", "STARTTLS", "good", 0, success, p.tls, clientCert, []string{"-mech", "EXTERNAL"})
 		add(p.proto, "EXTERNAL", "STARTTLS", "unknown certificate", 1, failed, p.tls, otherCert, []string{"-mech", "EXTERNAL"})
 		// Without an initial response: the client answers the server's
@@ -92,7 +98,7 @@ func TestClient(t *testing.T) {
 		noIR := []string{"-no-ir"}
 		add(p.proto, "PLAIN", "plain", "no initial response", 0, success, p.plain, insecure, noIR, pw("PLAIN", password))
 		add(p.proto, "SCRAM-SHA-256", "plain", "no initial response", 0, success, p.plain, noIR, pw("SCRAM-SHA-256", password))
-		add(p.proto, "OAUTHBEARER", "plain", "no initial response, bad token", 1, []string{`status: "invalid_token"`, failed[0]}, p.plain, noIR, tok("OAUTHBEARER", "wrong"))
+		add(p.proto, "OAUTHBEARER", "plain", "no initial response, bad token", 1, []string{`status: "invalid_token"`, failed[0]}, p.plain, insecure, noIR, tok("OAUTHBEARER", "wrong"))
 		add(p.proto, "EXTERNAL", "STARTTLS", "no initial response", 0, success, p.tls, noIR, clientCert, []string{"-mech", "EXTERNAL"})
 		add(p.proto, "auto", "plain", "password", 0, []string{"mechanism: SCRAM-SHA-256", success[0]}, p.plain, []string{"-user", user, "-password", password})
 		add(p.proto, "auto", "STARTTLS", "token", 0, []string{"mechanism: OAUTHBEARER", success[0]}, p.tls, []string{"-user", user, "-token", token})
@@ -122,6 +128,17 @@ func TestClient(t *testing.T) {
 					ok = false
 					t.Errorf("output lacks %q", s)
 				}
+			}
+			// -v is on: the trace must not hold a secret.
+			for _, secret := range []string{password, token, session.Encode([]byte(password)), session.Encode([]byte(token))} {
+				if strings.Contains(stdout.String()+stderr.String(), secret) {
+					ok = false
+					t.Errorf("output holds %q", secret)
+				}
+			}
+			if tc.want == 2 && strings.Contains(stdout.String(), "AUTHENTICATE") || tc.want == 2 && strings.Contains(stdout.String(), "> AUTH ") {
+				ok = false
+				t.Error("the client started an exchange it should have refused")
 			}
 			if !ok || testing.Verbose() {
 				t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())

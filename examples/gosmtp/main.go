@@ -20,6 +20,8 @@ import (
 	"log"
 	"net"
 	"os"
+
+	"github.com/saslkit/saslkit/mech"
 )
 
 func main() {
@@ -58,6 +60,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "gosmtp: listening on %s; user %q, mechanisms %v\n", l.Addr(), *user, reg.Names())
-	return newServer(reg, log.New(stderr, "gosmtp: ", log.LstdFlags)).Serve(l)
+	srv, err := newServer(reg, log.New(stderr, "gosmtp: ", log.LstdFlags), nil)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "gosmtp: listening on %s; user %q, mechanisms %v\n", l.Addr(), *user, reg.Advertise(mech.Channel{}))
+	return srv.Serve(l)
 }

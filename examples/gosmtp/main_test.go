@@ -4,10 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"os/exec"
 	"strings"
@@ -23,7 +30,11 @@ import (
 
 // startServer runs the server on a free loopback port until the test ends
 // and returns its address. The server's log goes to the test's.
-func startServer(t *testing.T) string {
+func startServer(t *testing.T) string { return startServerTLS(t, nil) }
+
+// startServerTLS is startServer for a server that offers STARTTLS with
+// tc, when tc is not nil.
+func startServerTLS(t *testing.T, tc *tls.Config) string {
 	t.Helper()
 	reg, err := newRegistry("user", "pencil")
 	if err != nil {
@@ -34,7 +45,10 @@ func startServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	w := &testWriter{t: t}
-	srv := newServer(reg, log.New(w, "", 0))
+	srv, err := newServer(reg, log.New(w, "", 0), tc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -323,6 +337,157 @@ func TestProtocol(t *testing.T) {
 			})
 		}
 	})
+}
+
+// selfSigned returns a server TLS configuration with a self-signed ECDSA
+// certificate for 127.0.0.1, signed with SHA-256 (so that it has a
+// tls-server-end-point binding), and a pool holding it, for clients.
+func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	// No Leaf: newServer parses the certificate itself.
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+}
+
+// ehloAuth sends EHLO and returns the mechanisms of its AUTH line.
+func (s *smtpConn) ehloAuth() string {
+	s.t.Helper()
+	s.send("EHLO again")
+	var auth string
+	for {
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			s.t.Fatalf("reading EHLO reply: %v", err)
+		}
+		if strings.HasPrefix(line, "250-AUTH ") || strings.HasPrefix(line, "250 AUTH ") {
+			auth = strings.TrimSpace(line[len("250-AUTH "):])
+		}
+		if len(line) > 3 && line[3] == ' ' {
+			return auth
+		}
+	}
+}
+
+// TestChannelBinding runs SCRAM-SHA-256-PLUS over STARTTLS with each
+// binding type the client can offer alone. tls-server-end-point passes
+// only if the server takes the binding from its own certificate, not from
+// the client's (it has none) or from nothing.
+func TestChannelBinding(t *testing.T) {
+	tc, pool := selfSigned(t)
+	addr := startServerTLS(t, tc)
+	for _, cb := range []string{mech.TLSExporter, mech.TLSServerEndPoint} {
+		for _, tt := range []struct {
+			password, want string
+		}{{"pencil", "235"}, {"wrong", "535"}} {
+			t.Run(cb+"/"+tt.password, func(t *testing.T) {
+				s := dial(t, addr)
+				if got := s.ehloAuth(); got != "SCRAM-SHA-256 PLAIN LOGIN" {
+					t.Errorf("AUTH before STARTTLS lists %q", got)
+				}
+				s.send("STARTTLS")
+				s.expect("220")
+				tlsConn := tls.Client(s.c, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+				if err := tlsConn.Handshake(); err != nil {
+					t.Fatal(err)
+				}
+				s.c, s.r = tlsConn, bufio.NewReader(tlsConn)
+				if got := s.ehloAuth(); got != "SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN LOGIN" {
+					t.Errorf("AUTH after STARTTLS lists %q", got)
+				}
+				cs := tlsConn.ConnectionState()
+				ch := mech.ClientTLSChannel(&cs)
+				data, ok := ch.Binding(cb)
+				if !ok {
+					t.Fatalf("the client has no %s binding", cb)
+				}
+				ch.Bindings = []mech.Binding{{Type: cb, Data: data}}
+				got, cli := scramExchange(t, s, "SCRAM-SHA-256-PLUS", tt.password, ch)
+				if !strings.HasPrefix(got, tt.want) {
+					t.Fatalf("got %q, want %s", got, tt.want)
+				}
+				if tt.want == "235" {
+					if err := cli.Success(context.Background()); err != nil {
+						t.Errorf("Success: %v", err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// scramExchange runs AUTH with a saslkit SCRAM client over s and returns
+// the final reply.
+func scramExchange(t *testing.T, s *smtpConn, name, password string, ch mech.Channel) (string, *session.Client) {
+	t.Helper()
+	h, plus, _ := scram.HashByName(name)
+	cli := session.NewClient(scram.Mechanism{Hash: h, Plus: plus}, creds.Client{Authcid: "user", Password: password}, ch, nil)
+	ctx := context.Background()
+	ir, _, err := cli.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.send("AUTH " + name + " " + session.Encode(ir))
+	for {
+		line := s.expect("")
+		if !strings.HasPrefix(line, "334 ") {
+			return line, cli
+		}
+		chal, err := session.Decode([]byte(line[4:]), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := cli.Next(ctx, chal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.send(session.Encode(resp))
+	}
+}
+
+// TestReply checks how saslkit's errors become SMTP replies: bad
+// credentials and failed mechanisms are 535, a server misconfiguration is
+// a temporary 454.
+func TestReply(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{&mech.Error{Mechanism: "PLAIN", Err: creds.ErrBadCredentials}, 535},
+		{&mech.FailureError{Data: []byte("e=invalid-proof"), Err: &mech.Error{Mechanism: "SCRAM-SHA-256", Err: creds.ErrBadCredentials}}, 535},
+		{mech.ErrAuthFailed, 535},
+		{creds.ErrUnauthorized, 535},
+		{&mech.Error{Mechanism: "PLAIN", Err: mech.ErrInvalidResponse}, 501},
+		{session.ErrUnexpectedReply, 501},
+		{&session.LimitError{Err: session.ErrTooManySteps, Limit: 8}, 501},
+		{&mech.Error{Mechanism: "OAUTHBEARER", Reason: "no subject", Err: creds.ErrMisconfigured}, 454},
+		{errors.New("store down"), 454},
+	} {
+		if got := reply(tc.err); got.Code != tc.want {
+			t.Errorf("reply(%v) = %d, want %d", tc.err, got.Code, tc.want)
+		}
+	}
 }
 
 func TestRunRefusesNonLoopback(t *testing.T) {

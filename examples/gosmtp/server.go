@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log"
@@ -11,35 +13,43 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
-	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/registry"
 	"github.com/saslkit/saslkit/session"
 )
 
 // newRegistry returns the server's mechanisms, in preference order:
-// SCRAM-SHA-256 with keys derived from password, then PLAIN and LOGIN
-// verified against the same password. It holds the one user named user.
+// SCRAM-SHA-256-PLUS and SCRAM-SHA-256, then PLAIN and LOGIN. It holds the
+// one user named user, as one account record that keeps no password, only
+// the SCRAM-SHA-256 keys derived from it: PLAIN and LOGIN check the
+// password against them, through the same Verifier as SCRAM.
+// SCRAM-SHA-256-PLUS is offered only over TLS, which needs a server given a
+// TLS configuration (newServer).
 //
 // PLAIN and LOGIN are offered without TLS (InsecureClearSecret), which is
-// safe only on loopback: this example has no TLS.
+// safe only on loopback: this example's command has no TLS.
 func newRegistry(user, password string) (*registry.Registry, error) {
-	var ids creds.MapStore
-	ids.Add(creds.ClearIdentity{Name: user, Password: password})
-	var keys scram.MemoryStore
-	if err := keys.SetPassword(user, password, scram.DefaultMinIterations, scram.SHA256); err != nil {
+	keys, err := creds.DeriveSCRAMKeys("SHA-256", password, nil, creds.MinSCRAMIterations, false)
+	if err != nil {
+		return nil, err
+	}
+	var store creds.MemoryStore
+	if err := store.Add(creds.Account{Name: user, SCRAM: []creds.SCRAMKeys{keys}}); err != nil {
 		return nil, err
 	}
 	return registry.Named(&registry.Config{
-		Session:             session.Config{Identities: &ids},
-		SCRAMStore:          &keys,
+		Session:             session.Config{Verifier: &creds.Verifier{Store: &store}},
 		InsecureClearSecret: true,
-	}, "SCRAM-SHA-256", "PLAIN", "LOGIN")
+	}, "SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN")
 }
 
 // newServer returns a go-smtp server whose AUTH is served by reg. Messages
-// are accepted from authenticated clients only, and discarded.
-func newServer(reg *registry.Registry, logger *log.Logger) *smtp.Server {
-	s := smtp.NewServer(&backend{reg: reg, log: logger})
+// are accepted from authenticated clients only, and discarded. With tc not
+// nil the server offers STARTTLS with it, and the channel bindings of a
+// TLS connection take tls-server-end-point from the server's own
+// certificate, tc's first.
+func newServer(reg *registry.Registry, logger *log.Logger, tc *tls.Config) (*smtp.Server, error) {
+	b := &backend{reg: reg, log: logger}
+	s := smtp.NewServer(b)
 	s.Domain = "localhost"
 	s.MaxMessageBytes = 1 << 20
 	s.MaxRecipients = 10
@@ -47,13 +57,28 @@ func newServer(reg *registry.Registry, logger *log.Logger) *smtp.Server {
 	// listens on loopback only.
 	s.AllowInsecureAuth = true
 	s.ErrorLog = logger
-	return s
+	if tc != nil {
+		if len(tc.Certificates) == 0 || len(tc.Certificates[0].Certificate) == 0 {
+			return nil, errors.New("TLS configuration without a certificate")
+		}
+		leaf := tc.Certificates[0].Leaf
+		if leaf == nil {
+			var err error
+			if leaf, err = x509.ParseCertificate(tc.Certificates[0].Certificate[0]); err != nil {
+				return nil, err
+			}
+		}
+		b.leaf = leaf
+		s.TLSConfig = tc
+	}
+	return s, nil
 }
 
 // backend creates a session per connection.
 type backend struct {
-	reg *registry.Registry
-	log *log.Logger
+	reg  *registry.Registry
+	log  *log.Logger
+	leaf *x509.Certificate // the server's own certificate, with TLS
 }
 
 // NewSession implements smtp.Backend.
@@ -74,11 +99,14 @@ type conn struct {
 }
 
 // channel describes the connection to the registry: plain, or TLS with its
-// channel bindings (this example has no TLS, but a server given a
-// TLSConfig gets STARTTLS from go-smtp, and -PLUS mechanisms with it).
+// channel bindings (the command has no TLS, but a server given a TLS
+// configuration gets STARTTLS from go-smtp, and -PLUS mechanisms with it).
+// tls-server-end-point is the hash of the server's own certificate: a
+// server's ConnectionState does not hold it, and the peer's certificate
+// would be the client's.
 func (s *conn) channel() mech.Channel {
 	if cs, ok := s.c.TLSConnectionState(); ok {
-		return mech.TLSChannel(&cs, nil)
+		return mech.ServerTLSChannel(&cs, s.b.leaf)
 	}
 	return mech.Channel{}
 }
@@ -93,10 +121,15 @@ func (s *conn) AuthMechanisms() []string {
 // GoSASL has go-sasl's method set; auth wraps it to turn saslkit's errors
 // into SMTP replies and to record who logged in.
 func (s *conn) Auth(name string) (sasl.Server, error) {
-	srv, err := s.b.reg.Server(name, s.channel())
+	srv, err := s.b.reg.NewServer(name, s.channel())
 	switch {
 	case errors.Is(err, registry.ErrEncryptionRequired):
 		return nil, &smtp.SMTPError{Code: 538, EnhancedCode: smtp.EnhancedCode{5, 7, 11}, Message: "Encryption required for requested authentication mechanism"}
+	case errors.Is(err, creds.ErrMisconfigured):
+		// The registry cannot run the mechanism it holds: the server's
+		// fault, not the client's.
+		s.b.log.Printf("AUTH %s from %s: server misconfigured: %v", name, s.c.Conn().RemoteAddr(), err)
+		return nil, errTemporary
 	case err != nil:
 		return nil, smtp.ErrAuthUnknownMechanism
 	}
@@ -116,19 +149,19 @@ func (a *auth) Next(response []byte) (challenge []byte, done bool, err error) {
 	challenge, done, err = a.g.Next(response)
 	if err != nil {
 		// The reason stays in the server's log; the client gets a code.
-		a.s.b.log.Printf("AUTH %s from %s failed: %v", a.mech, a.s.c.Conn().RemoteAddr(), err)
+		what := "failed"
+		if errors.Is(err, creds.ErrMisconfigured) {
+			what = "failed: server misconfigured"
+		}
+		a.s.b.log.Printf("AUTH %s from %s %s: %v", a.mech, a.s.c.Conn().RemoteAddr(), what, err)
 		return nil, false, reply(err)
 	}
 	if !done {
 		return challenge, false, nil
 	}
-	step := a.g.Step()
-	if !step.Verified {
-		// Not reached: every mechanism here is verified by the session
-		// (Config.Identities) or by itself (SCRAM).
-		return nil, false, errAuthFailed
-	}
-	a.s.user = step.Creds.Effective()
+	// Done: the Verifier checked the password or the SCRAM proof, and the
+	// authorization policy allowed the identity.
+	a.s.user = a.g.Step().Principal.Effective()
 	a.s.b.log.Printf("AUTH %s from %s: logged in as %q", a.mech, a.s.c.Conn().RemoteAddr(), a.s.user)
 	return nil, true, nil
 }
@@ -142,12 +175,16 @@ var (
 
 // reply returns the SMTP reply (RFC 4954 section 6) for a failed exchange.
 // go-smtp sends an error's text to the client unless it is an
-// *smtp.SMTPError, so every error becomes one.
+// *smtp.SMTPError, so every error becomes one. A misconfigured server
+// (creds.ErrMisconfigured) is a temporary failure, as any other of the
+// server's own.
 func reply(err error) *smtp.SMTPError {
 	var le *session.LimitError
 	switch {
+	case errors.Is(err, creds.ErrMisconfigured):
+		return errTemporary
 	case errors.Is(err, creds.ErrBadCredentials), errors.Is(err, mech.ErrAuthFailed),
-		errors.Is(err, creds.ErrUnauthorized), errors.Is(err, creds.ErrUnusable):
+		errors.Is(err, creds.ErrUnauthorized):
 		return errAuthFailed
 	case errors.Is(err, mech.ErrInvalidResponse), errors.Is(err, mech.ErrNoInitialResponse),
 		errors.Is(err, session.ErrUnexpectedReply), errors.As(err, &le):

@@ -15,7 +15,6 @@ import (
 	"github.com/saslkit/saslkit/examples/internal/authserver"
 	"github.com/saslkit/saslkit/examples/internal/authtest"
 	"github.com/saslkit/saslkit/mech"
-	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/session"
 )
 
@@ -60,7 +59,7 @@ func dialTLS(t testing.TB, addr string, cfg *tls.Config) *client {
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	c := &client{t: t, nc: nc, r: bufio.NewReader(nc)}
 	cs := nc.ConnectionState()
-	c.ch = mech.TLSChannel(&cs, nil)
+	c.ch = mech.ClientTLSChannel(&cs)
 	if g := c.line(); !strings.HasPrefix(g, "* OK ") {
 		t.Fatalf("greeting %q", g)
 	}
@@ -124,7 +123,7 @@ func (c *client) starttls(cfg *tls.Config) {
 	c.nc = tc
 	c.r = bufio.NewReader(tc)
 	cs := tc.ConnectionState()
-	c.ch = mech.TLSChannel(&cs, nil)
+	c.ch = mech.ClientTLSChannel(&cs)
 }
 
 // authenticate runs AUTHENTICATE with a library client session, sending
@@ -221,14 +220,16 @@ func TestCapabilities(t *testing.T) {
 			t.Errorf("plain: %s missing from %q", want, caps)
 		}
 	}
-	for _, not := range []string{"AUTH=PLAIN", "AUTH=LOGIN", "AUTH=SCRAM-SHA-256-PLUS", "AUTH=EXTERNAL"} {
+	// Bearer tokens are reusable secrets, like passwords: they are not
+	// offered in the clear, next to LOGINDISABLED.
+	for _, not := range []string{"AUTH=PLAIN", "AUTH=LOGIN", "AUTH=OAUTHBEARER", "AUTH=XOAUTH2", "AUTH=SCRAM-SHA-256-PLUS", "AUTH=EXTERNAL"} {
 		if has(caps, not) {
 			t.Errorf("plain: %s offered", not)
 		}
 	}
 	c.starttls(pki.ClientTLS(false))
 	caps = c.capabilities()
-	for _, want := range []string{"AUTH=PLAIN", "AUTH=LOGIN", "AUTH=SCRAM-SHA-256-PLUS"} {
+	for _, want := range []string{"AUTH=PLAIN", "AUTH=LOGIN", "AUTH=OAUTHBEARER", "AUTH=XOAUTH2", "AUTH=SCRAM-SHA-256-PLUS"} {
 		if !has(caps, want) {
 			t.Errorf("TLS: %s missing from %q", want, caps)
 		}
@@ -434,11 +435,14 @@ func TestInsecureAuth(t *testing.T) {
 	a, _ := start(t, func(c *authserver.Config) { c.InsecureAuth = true })
 	c := dial(t, a.Plain)
 	caps := c.capabilities()
-	if has(caps, "LOGINDISABLED") || !has(caps, "AUTH=PLAIN") {
+	if has(caps, "LOGINDISABLED") || !has(caps, "AUTH=PLAIN") || !has(caps, "AUTH=OAUTHBEARER") {
 		t.Errorf("-insecure-auth capabilities %q", caps)
 	}
 	st, _ := c.authenticate(authtest.Client(t, "PLAIN", good, c.ch), true)
 	wantPrefix(t, "PLAIN without TLS", st, "OK")
+	c = dial(t, a.Plain)
+	st, _ = c.authenticate(authtest.Client(t, "OAUTHBEARER", good, c.ch), true)
+	wantPrefix(t, "OAUTHBEARER without TLS", st, "OK")
 	c = dial(t, a.Plain)
 	_, st = c.cmd("LOGIN user pencil")
 	wantPrefix(t, "LOGIN without TLS", st, "OK")
@@ -460,6 +464,8 @@ func TestFraming(t *testing.T) {
 	}{
 		{"PLAIN without TLS", false, false, "AUTHENTICATE PLAIN " + plainIR, nil, "NO [PRIVACYREQUIRED]"},
 		{"LOGIN without TLS", false, false, "AUTHENTICATE LOGIN", nil, "NO [PRIVACYREQUIRED]"},
+		{"OAUTHBEARER without TLS", false, false, "AUTHENTICATE OAUTHBEARER " + session.Encode([]byte("n,a=user,\x01auth=Bearer tok123\x01\x01")), nil, "NO [PRIVACYREQUIRED]"},
+		{"XOAUTH2 without TLS", false, false, "AUTHENTICATE XOAUTH2 " + session.Encode([]byte("user=user\x01auth=Bearer tok123\x01\x01")), nil, "NO [PRIVACYREQUIRED]"},
 		{"-PLUS without TLS", false, false, "AUTHENTICATE SCRAM-SHA-256-PLUS", nil, "NO [CANNOT]"},
 		{"unknown mechanism", true, false, "AUTHENTICATE DIGEST-MD5", nil, "NO [CANNOT]"},
 		{"invalid mechanism name", true, false, "AUTHENTICATE PL@IN", nil, "NO [CANNOT]"},
@@ -675,10 +681,11 @@ func TestFailDelay(t *testing.T) {
 
 // TestUsersFile serves a passwd-file and a tokens file, with a user of
 // stored SCRAM keys and one with a bcrypt hash, and no channel-binding
-// mechanism: a client able to bind may then run SCRAM without it.
+// mechanism: a client able to bind may then run SCRAM without it. CRAM-MD5
+// cannot be offered: no password is in the clear.
 func TestUsersFile(t *testing.T) {
 	t.Parallel()
-	k, err := scram.Derive(scram.SHA256, "pencil", nil, 4096, false)
+	k, err := creds.DeriveSCRAMKeys("SHA-256", "pencil", nil, 4096, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -686,11 +693,11 @@ func TestUsersFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := authtest.WriteFile(t, "users", "stored:"+k.Format(scram.SHA256)+"\nhashed:{BLF-CRYPT}"+bcrypt+"::::::\n")
+	users := authtest.WriteFile(t, "users", "stored:"+k.String()+"\nhashed:{BLF-CRYPT}"+bcrypt+"::::::\n")
 	tokens := authtest.WriteFile(t, "tokens", "hashed:tok-h\n")
 	a, pki := start(t, func(c *authserver.Config) {
 		c.UsersFile, c.TokensFile = users, tokens
-		c.Mechs = "SCRAM-SHA-256,OAUTHBEARER,CRAM-MD5,PLAIN"
+		c.Mechs = "SCRAM-SHA-256,OAUTHBEARER,PLAIN"
 	})
 	tests := []struct {
 		mech, user, token, want string
@@ -698,7 +705,7 @@ func TestUsersFile(t *testing.T) {
 		{"SCRAM-SHA-256", "stored", "", "OK"},
 		{"PLAIN", "stored", "", "OK"},
 		{"PLAIN", "hashed", "", "OK"},
-		{"CRAM-MD5", "hashed", "", "NO [AUTHENTICATIONFAILED]"}, // a hash cannot serve CRAM-MD5
+		{"CRAM-MD5", "stored", "", "NO [CANNOT]"}, // not offered
 		{"SCRAM-SHA-256", "hashed", "", "NO [AUTHENTICATIONFAILED]"},
 		{"PLAIN", "user", "", "NO [AUTHENTICATIONFAILED]"}, // the default user is gone
 		{"OAUTHBEARER", "hashed", "tok-h", "OK"},

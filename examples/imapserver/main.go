@@ -22,11 +22,13 @@
 //	NO [AUTHENTICATIONFAILED]  wrong password, unknown user, refused token,
 //	                           malformed response
 //	NO [AUTHORIZATIONFAILED]   the client may not act as the authzid it asked for
-//	NO [PRIVACYREQUIRED]       PLAIN, LOGIN or the LOGIN command without TLS
+//	NO [PRIVACYREQUIRED]       PLAIN, LOGIN, OAUTHBEARER, XOAUTH2 or the LOGIN
+//	                           command without TLS
 //	NO [CANNOT]                unknown mechanism, or one that cannot run on
 //	                           this connection (-PLUS without TLS, EXTERNAL
 //	                           without a client certificate)
-//	NO [UNAVAILABLE]           a store failure; try again later
+//	NO [UNAVAILABLE]           a store failure or a server misconfiguration;
+//	                           try again later
 //	BAD                        "*" (cancelled), invalid base64, a response too long
 //
 // A client may try again on the same connection, up to five failures, after

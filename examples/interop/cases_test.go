@@ -139,9 +139,15 @@ func curlCases() []*clientCase {
 			add("PLAIN", startTLS, serverOpts{}, "", pw(password), pw(wrongSecret))
 			add("LOGIN", startTLS, serverOpts{}, "", pw(password), pw(wrongSecret))
 			add("CRAM-MD5", plainConn, serverOpts{}, "", pw(password), pw(wrongSecret))
-			// curl prefers OAUTHBEARER whenever it is offered.
-			add("XOAUTH2", plainConn, serverOpts{mechs: "XOAUTH2"}, "plain, only XOAUTH2 offered", bearer(token), bearer(wrongSecret))
-			add("OAUTHBEARER", plainConn, serverOpts{}, "", bearer(token), bearer(wrongSecret))
+			// Bearer tokens are reusable secrets: the servers offer
+			// XOAUTH2 and OAUTHBEARER over TLS, or in the clear with
+			// -insecure-auth. curl prefers OAUTHBEARER whenever it is
+			// offered.
+			xoauth2 := "XOAUTH2"
+			add("XOAUTH2", startTLS, serverOpts{mechs: xoauth2}, "STARTTLS, only XOAUTH2 offered", bearer(token), bearer(wrongSecret))
+			add("XOAUTH2", plainConn, serverOpts{mechs: xoauth2, insecure: true}, "plain, -insecure-auth, only XOAUTH2 offered", bearer(token), bearer(wrongSecret))
+			add("OAUTHBEARER", startTLS, serverOpts{}, "", bearer(token), bearer(wrongSecret))
+			add("OAUTHBEARER", plainConn, serverOpts{insecure: true}, "plain, -insecure-auth", bearer(token), bearer(wrongSecret))
 			// "-u :" is no authzid (curl then sends "=" as a continuation).
 			for _, k := range []connKind{startTLS, implicitTLS} {
 				add("EXTERNAL", k, serverOpts{}, "", []string{"-u", ":"}, []string{"-u", otherAuthzid + ":"})
@@ -259,6 +265,12 @@ func pythonCases() []*clientCase {
 			for _, w := range []bool{false, true} {
 				c := newCase("python", "Python", proto, k, "", nameMech, mech, w)
 				c.tool = python
+				if k == plainConn && (mech == "XOAUTH2" || mech == "OAUTHBEARER") {
+					// Bearer tokens in the clear only with
+					// -insecure-auth.
+					c.server.insecure = true
+					c.Conn = "plain, -insecure-auth"
+				}
 				if w {
 					c.log = logRetry
 				}
@@ -299,7 +311,8 @@ func pythonCases() []*clientCase {
 		add("PLAIN", "PLAIN", startTLS, password, wrongSecret)
 		add("LOGIN", "LOGIN", startTLS, password, wrongSecret)
 		add("CRAM-MD5", "CRAM-MD5", plainConn, password, wrongSecret)
-		add("XOAUTH2", "XOAUTH2", plainConn, token, wrongSecret)
+		add("XOAUTH2", "XOAUTH2", startTLS, token, wrongSecret)
+		add("OAUTHBEARER", "OAUTHBEARER", startTLS, token, wrongSecret)
 		add("OAUTHBEARER", "OAUTHBEARER", plainConn, token, wrongSecret)
 		add("SCRAM-SHA-256", "SCRAM-SHA-256", plainConn, password, wrongSecret)
 		add("EXTERNAL", "EXTERNAL", implicitTLS, "", otherAuthzid)

@@ -34,6 +34,7 @@ var (
 	starttls = flag.Bool("starttls", envBool("SASLKIT_LOAD_STARTTLS", true),
 		"run STARTTLS before authenticating; false serves PLAIN in the clear with -insecure-auth (env SASLKIT_LOAD_STARTTLS)")
 	inflight = flag.Int("inflight", 0, "most AUTHENTICATE commands in flight at once once all connections are open; 0 means all at once")
+	verify   = flag.Int("max-verify", 0, "the server's -max-verify: most password checks at once; 0 means GOMAXPROCS")
 	limit    = flag.Duration("load-timeout", 3*time.Minute, "bound on the whole run")
 )
 
@@ -92,6 +93,8 @@ func TestLoad(t *testing.T) {
 		"-cert", pki.CertFile, "-key", pki.KeyFile,
 		"-max-conns", strconv.Itoa(max(n, 1000)),
 		"-auth-timeout", "60s",
+		"-secret-file", filepath.Join(dir, "secret"),
+		"-max-verify", strconv.Itoa(*verify),
 	}
 	if !*starttls {
 		args = append(args, "-insecure-auth")
@@ -199,7 +202,7 @@ func TestLoad(t *testing.T) {
 	}
 	authSpan := lastEnd.Sub(authStart)
 	var b strings.Builder
-	fmt.Fprintf(&b, "load: %d connections (%s), %d accounts, mechanisms %v in turn, every 10th secret wrong\n", n, mode, len(accts), mechs)
+	fmt.Fprintf(&b, "load: %d connections (%s), %d accounts, mechanisms %v in turn, every 10th secret wrong, -max-verify %d\n", n, mode, len(accts), mechs, *verify)
 	fmt.Fprintf(&b, "unexpected errors: %d; server log: %s\n", unexpected, serverLog)
 	fmt.Fprintf(&b, "opening all connections: %v; authentications: %v for %d, %.0f/s; whole run %v\n",
 		openedAt.Sub(began).Round(time.Millisecond), authSpan.Round(time.Millisecond), len(all),
@@ -272,11 +275,11 @@ func writeAccounts(t *testing.T, dir string, n int) []account {
 		} else {
 			salt := make([]byte, 16)
 			rand.Read(salt)
-			k, err := scram.Derive(scram.SHA256, a.password, salt, 4096, false)
+			k, err := creds.DeriveSCRAMKeys("SHA-256", a.password, salt, 4096, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			fmt.Fprintf(&users, "%s:%s\n", a.name, k.Format(scram.SHA256))
+			fmt.Fprintf(&users, "%s:%s\n", a.name, k.String())
 		}
 		fmt.Fprintf(&tokens, "%s:%s\n", a.name, a.token)
 		accts = append(accts, a)
@@ -478,7 +481,7 @@ func open(ctx context.Context, addr string, cfg *tls.Config) (*client, error) {
 		}
 		c.nc, c.r = tc, bufio.NewReader(tc)
 		cs := tc.ConnectionState()
-		c.ch = mech.TLSChannel(&cs, nil)
+		c.ch = mech.ClientTLSChannel(&cs)
 	}
 	c.ch.Host, c.ch.Port = c.host, c.port
 	return c, nil

@@ -3,12 +3,12 @@ package quickstart_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,12 +27,12 @@ import (
 // and SMTP: the server lists its mechanisms, the client sends
 // "AUTH <mech> [<base64 initial response>]", then answers each "+ <base64>"
 // challenge with a base64 line, or "*" to cancel.
-func Serve(ctx context.Context, rw *bufio.ReadWriter, reg *registry.Registry, ch mech.Channel) (*creds.Server, error) {
+func Serve(ctx context.Context, rw *bufio.ReadWriter, reg *registry.Registry, ch mech.Channel) (*creds.Principal, error) {
 	send(rw, "MECHS "+strings.Join(reg.Advertise(ch), " "))
 	name, ir, hasIR := strings.Cut(strings.TrimPrefix(readLine(rw), "AUTH "), " ")
-	sess, err := reg.Server(name, ch)
+	sess, err := reg.NewServer(name, ch)
 	if err != nil {
-		send(rw, "NO unknown mechanism")
+		send(rw, "NO mechanism not available")
 		return nil, err
 	}
 	var step session.Step
@@ -62,7 +62,7 @@ func Serve(ctx context.Context, rw *bufio.ReadWriter, reg *registry.Registry, ch
 		return nil, err
 	}
 	send(rw, "OK")
-	return step.Creds, nil
+	return step.Principal, nil // verified and authorized
 }
 
 // README server end
@@ -76,7 +76,7 @@ func Authenticate(ctx context.Context, rw *bufio.ReadWriter, reg *registry.Regis
 	if err != nil {
 		return err
 	}
-	sess, err := reg.Client(name, c, ch)
+	sess, err := reg.NewClient(name, c, ch)
 	if err != nil {
 		return err
 	}
@@ -120,25 +120,27 @@ func Authenticate(ctx context.Context, rw *bufio.ReadWriter, reg *registry.Regis
 
 // README setup begin
 
-// NewServerRegistry returns the server's registry: PLAIN and LOGIN,
-// verified against a store of hashed passwords.
+// NewServerRegistry returns the server's registry: SCRAM-SHA-256, PLAIN
+// and LOGIN, all checked through one Verifier against a store that holds
+// one account, with an Argon2id hash of its password and SCRAM-SHA-256
+// keys.
 func NewServerRegistry() (*registry.Registry, error) {
-	var store creds.MapStore
-	id, err := creds.NewHashedIdentity("user", "pencil", nil, false) // Argon2id
+	pw, err := creds.HashPassword("pencil", nil) // Argon2id
 	if err != nil {
 		return nil, err
 	}
-	store.Add(id)
-	// Unknown users are checked against a decoy hash of a random password,
-	// so that they cost as much as a wrong password.
-	decoy, err := creds.NewHashedIdentity("", rand.Text(), nil, false)
+	keys, err := creds.DeriveSCRAMKeys("SHA-256", "pencil", nil, 4096, false)
 	if err != nil {
 		return nil, err
 	}
-	store.SetDecoy(creds.Decoy(decoy.Hash))
+	var store creds.MemoryStore
+	err = store.Add(creds.Account{Name: "user", Password: pw, SCRAM: []creds.SCRAMKeys{keys}})
+	if err != nil {
+		return nil, err
+	}
 	return registry.Named(&registry.Config{
-		Session: session.Config{Identities: &store, FinalAsChallenge: true},
-	}, "PLAIN", "LOGIN")
+		Session: session.Config{Verifier: &creds.Verifier{Store: &store}, FinalAsChallenge: true},
+	}, "SCRAM-SHA-256", "PLAIN", "LOGIN")
 }
 
 // README setup end
@@ -157,30 +159,34 @@ func readLine(rw *bufio.ReadWriter) string {
 
 // pipe runs Serve and Authenticate against each other over net.Pipe and
 // returns what each returned.
-func pipe(t *testing.T, server, client *registry.Registry, c creds.Client, ch mech.Channel) (*creds.Server, error, error) {
+func pipe(t *testing.T, server, client *registry.Registry, c creds.Client, ch mech.Channel) (*creds.Principal, error, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sc, cc := net.Pipe()
 	defer cc.Close()
 	type result struct {
-		creds *creds.Server
-		err   error
+		p   *creds.Principal
+		err error
 	}
 	done := make(chan result, 1)
 	go func() {
 		defer sc.Close()
-		cr, err := Serve(ctx, bufio.NewReadWriter(bufio.NewReader(sc), bufio.NewWriter(sc)), server, ch)
-		done <- result{cr, err}
+		p, err := Serve(ctx, bufio.NewReadWriter(bufio.NewReader(sc), bufio.NewWriter(sc)), server, ch)
+		done <- result{p, err}
 	}()
 	cerr := Authenticate(ctx, bufio.NewReadWriter(bufio.NewReader(cc), bufio.NewWriter(cc)), client, c, ch)
 	cc.Close() // unblocks a server still waiting for a line
 	r := <-done
-	return r.creds, r.err, cerr
+	return r.p, r.err, cerr
 }
 
+// serverRegistry is NewServerRegistry's, made once: its Argon2id hash
+// takes a moment.
+var serverRegistry = sync.OnceValues(NewServerRegistry)
+
 func TestQuickstart(t *testing.T) {
-	server, err := NewServerRegistry()
+	server, err := serverRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,9 +215,32 @@ func TestQuickstart(t *testing.T) {
 			wantMech: "LOGIN",
 		},
 		{
+			name:     "SCRAM-SHA-256",
+			client:   []string{"SCRAM-SHA-256", "PLAIN"},
+			creds:    creds.Client{Authcid: "user", Password: "pencil"},
+			ch:       tls,
+			wantMech: "SCRAM-SHA-256",
+		},
+		{
+			// The one mechanism without a secret in the clear is
+			// offered without TLS.
+			name:     "SCRAM-SHA-256 without TLS",
+			client:   []string{"PLAIN", "SCRAM-SHA-256"},
+			creds:    creds.Client{Authcid: "user", Password: "pencil"},
+			ch:       mech.Channel{},
+			wantMech: "SCRAM-SHA-256",
+		},
+		{
 			name:     "PLAIN SASLprep",
 			client:   []string{"PLAIN"},
 			creds:    creds.Client{Authcid: "user", Password: "pen\u00ADcil"},
+			ch:       tls,
+			wantMech: "PLAIN",
+		},
+		{
+			name:     "PLAIN another spelling of the user",
+			client:   []string{"PLAIN"},
+			creds:    creds.Client{Authcid: "\uff55\uff53\uff45\uff52", Password: "pencil"}, // ｕｓｅｒ
 			ch:       tls,
 			wantMech: "PLAIN",
 		},
@@ -222,6 +251,14 @@ func TestQuickstart(t *testing.T) {
 			ch:         tls,
 			wantServer: creds.ErrBadCredentials,
 			wantClient: errRefused,
+		},
+		{
+			name:       "SCRAM-SHA-256 wrong password",
+			client:     []string{"SCRAM-SHA-256"},
+			creds:      creds.Client{Authcid: "user", Password: "wrong"},
+			ch:         tls,
+			wantServer: creds.ErrBadCredentials,
+			wantClient: mech.ErrAuthFailed, // the server's e=invalid-proof
 		},
 		{
 			name:       "unknown user",
@@ -264,15 +301,57 @@ func TestQuickstart(t *testing.T) {
 				t.Errorf("Authenticate error = %v, want %v", cerr, tt.wantClient)
 			}
 			if tt.wantServer != nil {
+				if got != nil {
+					t.Errorf("Serve failed with a principal %v", got)
+				}
 				return
 			}
 			if got == nil {
-				t.Fatal("Serve returned no credentials")
+				t.Fatal("Serve returned no principal")
 			}
-			if got.Mechanism() != tt.wantMech || got.Effective() != "user" {
-				t.Errorf("credentials = %v, want %s for user", got, tt.wantMech)
+			if got.Mechanism() != tt.wantMech || got.Account() != "user" || got.Effective() != "user" || got.Authzid() != "" {
+				t.Errorf("principal %v, want %s for account user", got, tt.wantMech)
 			}
 		})
+	}
+}
+
+// TestEveryREADMERegistryRefusesWrongPasswords runs Serve with each
+// server registry the README shows. NewServerRegistry refuses a wrong
+// password; registry.Defaults, the README's client registry, has no
+// account store, so its NewServer fails closed for every password, the
+// right one too, and Serve never answers OK.
+func TestEveryREADMERegistryRefusesWrongPasswords(t *testing.T) {
+	quick, err := serverRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tls := mech.Channel{Secure: true}
+	for _, tc := range []struct {
+		name       string
+		server     *registry.Registry
+		password   string
+		wantServer error
+	}{
+		{"NewServerRegistry", quick, "wrong", creds.ErrBadCredentials},
+		{"Defaults", registry.Defaults(), "wrong", creds.ErrMisconfigured},
+		{"Defaults right password", registry.Defaults(), "pencil", creds.ErrMisconfigured},
+	} {
+		for _, m := range []string{"PLAIN", "LOGIN"} {
+			t.Run(tc.name+"/"+m, func(t *testing.T) {
+				client, err := registry.Named(nil, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, serr, cerr := pipe(t, tc.server, client, creds.Client{Authcid: "user", Password: tc.password}, tls)
+				if got != nil || !errors.Is(serr, tc.wantServer) {
+					t.Errorf("Serve = %v, %v; want an error wrapping %v", got, serr, tc.wantServer)
+				}
+				if !errorIsOrRefused(cerr, errRefused) {
+					t.Errorf("Authenticate = %v; want the server's refusal", cerr)
+				}
+			})
+		}
 	}
 }
 

@@ -23,10 +23,10 @@
 //	535 5.7.8   wrong password, unknown user, refused token, malformed
 //	            response; also an authorization identity the client may not
 //	            act as (see below)
-//	538 5.7.11  PLAIN or LOGIN without TLS
+//	538 5.7.11  PLAIN, LOGIN, OAUTHBEARER or XOAUTH2 without TLS
 //	504 5.5.4   unknown mechanism, or one that cannot run on this connection
 //	            (-PLUS without TLS, EXTERNAL without a client certificate)
-//	454 4.7.0   a store failure; try again later
+//	454 4.7.0   a store failure or a server misconfiguration; try again later
 //	501 5.7.0   "*": the client cancelled
 //	501 5.5.2   invalid base64, or an initial response for a mechanism
 //	            that takes none

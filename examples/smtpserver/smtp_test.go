@@ -45,7 +45,7 @@ func newClient(t testing.TB, nc net.Conn) *client {
 	c := &client{t: t, nc: nc, r: bufio.NewReader(nc)}
 	if tc, ok := nc.(*tls.Conn); ok {
 		cs := tc.ConnectionState()
-		c.ch = mech.TLSChannel(&cs, nil)
+		c.ch = mech.ClientTLSChannel(&cs)
 	}
 	if code, _ := c.reply(); code != "220" {
 		t.Fatalf("greeting %s", code)
@@ -126,7 +126,7 @@ func (c *client) starttls(cfg *tls.Config) {
 	c.nc = tc
 	c.r = bufio.NewReader(tc)
 	cs := tc.ConnectionState()
-	c.ch = mech.TLSChannel(&cs, nil)
+	c.ch = mech.ClientTLSChannel(&cs)
 }
 
 // authenticate runs AUTH with a library client session, with the initial
@@ -211,12 +211,13 @@ func TestEHLO(t *testing.T) {
 		t.Errorf("no STARTTLS in %q", ext)
 	}
 	m := auth(ext)
-	for _, want := range []string{"SCRAM-SHA-256", "CRAM-MD5", "ANONYMOUS", "OAUTHBEARER"} {
+	for _, want := range []string{"SCRAM-SHA-256", "CRAM-MD5", "ANONYMOUS"} {
 		if !has(m, want) {
 			t.Errorf("plain: %s missing from AUTH %q", want, m)
 		}
 	}
-	for _, not := range []string{"PLAIN", "LOGIN", "SCRAM-SHA-256-PLUS", "EXTERNAL"} {
+	// Bearer tokens are reusable secrets, like passwords.
+	for _, not := range []string{"PLAIN", "LOGIN", "OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256-PLUS", "EXTERNAL"} {
 		if has(m, not) {
 			t.Errorf("plain: %s offered", not)
 		}
@@ -229,7 +230,7 @@ func TestEHLO(t *testing.T) {
 		t.Errorf("STARTTLS offered over TLS")
 	}
 	m = auth(ext)
-	for _, want := range []string{"PLAIN", "LOGIN", "SCRAM-SHA-256-PLUS", "EXTERNAL"} {
+	for _, want := range []string{"PLAIN", "LOGIN", "OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256-PLUS", "EXTERNAL"} {
 		if !has(m, want) {
 			t.Errorf("TLS: %s missing from AUTH %q", want, m)
 		}
@@ -336,6 +337,8 @@ func TestFraming(t *testing.T) {
 	}{
 		{"PLAIN without TLS", false, false, "AUTH PLAIN " + plainIR, nil, "538 5.7.11"},
 		{"LOGIN without TLS", false, false, "AUTH LOGIN", nil, "538 5.7.11"},
+		{"OAUTHBEARER without TLS", false, false, "AUTH OAUTHBEARER " + session.Encode([]byte("n,a=user,\x01auth=Bearer tok123\x01\x01")), nil, "538 5.7.11"},
+		{"XOAUTH2 without TLS", false, false, "AUTH XOAUTH2", nil, "538 5.7.11"},
 		{"-PLUS without TLS", false, false, "AUTH SCRAM-SHA-256-PLUS", nil, "504 5.5.4"},
 		{"unknown mechanism", true, false, "AUTH DIGEST-MD5", nil, "504 5.5.4"},
 		{"cancel", true, false, "AUTH PLAIN", []string{"*"}, "501"},

@@ -2,7 +2,7 @@
 // session against a server session, and prints every message: the
 // direction (C: client to server, S: server to client), the raw bytes,
 // quoted, and their base64 as IMAP or SMTP would carry them. It ends with the
-// outcome and the identity the server verified.
+// outcome and the account the server verified.
 //
 //	go run ./examples/stepthrough -mech PLAIN
 //	go run ./examples/stepthrough -mech cram-md5 -server-password wrong
@@ -22,6 +22,7 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/creds/prep"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/registry"
@@ -108,31 +110,52 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	// What the server knows about its one user: a password for PLAIN,
-	// LOGIN and CRAM-MD5, and SCRAM keys derived from the same password.
-	var store creds.MapStore
-	store.Add(creds.ClearIdentity{Name: o.user, Password: o.serverPassword})
-	var keys scram.MemoryStore
-
-	reg, err := newRegistry(o, &store, &keys)
+	// The client registry holds every built-in mechanism, in the
+	// library's preference order; -mech picks one of them.
+	all, err := registry.Named(nil, registry.BuiltinNames()...)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
 		return exitUsage
 	}
-	m, ok := reg.Lookup(o.mech)
+	m, ok := all.Lookup(o.mech)
 	if !ok {
 		fmt.Fprintf(stderr, "%s: unknown mechanism %q; known: %s\n",
-			programName, o.mech, strings.Join(reg.Names(), ", "))
+			programName, o.mech, strings.Join(all.Names(), ", "))
 		return exitUsage
 	}
+
+	// What the server knows about its one user: one account record, with
+	// the password in the clear for PLAIN, LOGIN and CRAM-MD5, and SCRAM
+	// keys derived from the same password.
+	pw, err := prep.Stored(o.serverPassword)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: -server-password: %v\n", programName, err)
+		return exitUsage
+	}
+	// Stored prepared: PLAIN compares the client's prepared password with
+	// a clear one as it is.
+	acct := creds.Account{Name: o.user, Password: "{PLAIN}" + pw}
 	if h, _, ok := scram.HashByName(m.Name()); ok {
 		// Derive the keys only for the hash in use: PBKDF2 is slow on
 		// purpose.
-		if err := keys.SetPassword(o.user, o.serverPassword, scram.DefaultMinIterations, h); err != nil {
+		k, err := creds.DeriveSCRAMKeys(h.Name(), o.serverPassword, nil, creds.MinSCRAMIterations, false)
+		if err != nil {
 			// The server password fails SASLprep: a bad flag.
 			fmt.Fprintf(stderr, "%s: -server-password: %v\n", programName, err)
 			return exitUsage
 		}
+		acct.SCRAM = []creds.SCRAMKeys{k}
+	}
+	var store creds.MemoryStore
+	if err := store.Add(acct); err != nil {
+		// An empty -user, or a name or password that fails SASLprep.
+		fmt.Fprintf(stderr, "%s: -user or -server-password: %v\n", programName, err)
+		return exitUsage
+	}
+	srvReg, err := newServerRegistry(o, &store, m.Name())
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+		return exitUsage
 	}
 
 	// The connection both sides share: TLS, so that PLAIN and LOGIN are
@@ -156,12 +179,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	ctx := context.Background()
-	srv, err := reg.Server(o.mech, ch)
+	srv, err := srvReg.NewServer(o.mech, ch)
 	if err != nil {
 		fmt.Fprintf(stdout, "S: mechanism refused: %v\n", err)
 		return exitAuth
 	}
-	cli, err := reg.Client(o.mech, creds.Client{
+	cli, err := all.NewClient(o.mech, creds.Client{
 		Authcid:  o.user,
 		Password: o.password,
 		Token:    o.token,
@@ -172,32 +195,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fmt.Fprintf(stdout, "mechanism: %s\n", srv.Mechanism())
-	return exchange(ctx, stdout, cli, srv, m.Properties().Mutual)
+	return exchange(ctx, stdout, cli, srv, m.Properties())
 }
 
-// newRegistry returns a registry of every built-in mechanism, in the
-// library's preference order, configured as the exchange needs: sessions
-// verify password credentials against ids, XOAUTH2 and OAUTHBEARER accept
-// -server-token for -user, and SCRAM looks its keys up in keys.
-func newRegistry(o *options, ids creds.IdentityStore, keys scram.Store) (*registry.Registry, error) {
-	cfg := &registry.Config{
-		Session:    session.Config{Identities: ids},
-		SCRAMStore: keys,
-		TokenValidator: mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
-			if creds.NamesEqual(r.User, o.user) && r.Token == o.serverToken {
+// newServerRegistry returns the server's registry, of the one mechanism
+// named name, configured as the exchange needs: its sessions check
+// passwords and SCRAM keys through one Verifier over store, and XOAUTH2
+// and OAUTHBEARER accept -server-token for -user. Building it checks that
+// the store can serve the mechanism.
+func newServerRegistry(o *options, store creds.Store, name string) (*registry.Registry, error) {
+	cfg := &registry.Config{Session: session.Config{
+		Verifier: &creds.Verifier{Store: store},
+		Tokens: mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
+			if sameName(r.User, o.user) && subtle.ConstantTimeCompare([]byte(r.Token), []byte(o.serverToken)) == 1 {
+				// The token was issued to -user: the account that
+				// logs in.
+				r.Subject = o.user
 				return nil
 			}
 			// Each mechanism sends its own default JSON error.
 			return fmt.Errorf("token refused: %w", mech.ErrAuthFailed)
 		}),
-	}
-	return registry.Named(cfg, registry.BuiltinNames()...)
+	}}
+	return registry.Named(cfg, name)
+}
+
+// sameName reports whether a and b name the same user: they are the same
+// string after SASLprep.
+func sameName(a, b string) bool {
+	pa, err1 := prep.Query(a)
+	pb, err2 := prep.Query(b)
+	return err1 == nil && err2 == nil && pa == pb
 }
 
 // exchange runs the client against the server, printing each message, and
-// reports the outcome. The server session verifies the credentials: a
-// wrong password is an error from srv.Next, like any other failure.
-func exchange(ctx context.Context, w io.Writer, cli *session.Client, srv *session.Server, mutual bool) int {
+// reports the outcome. The server session checks the credentials: a wrong
+// password is an error from srv.Next, like any other failure, and a done
+// step always names a verified, authorized account.
+func exchange(ctx context.Context, w io.Writer, cli *session.Client, srv *session.Server, props mech.Properties) int {
 	var step session.Step
 	ir, ok, err := cli.Start(ctx)
 	switch {
@@ -224,13 +259,6 @@ func exchange(ctx context.Context, w io.Writer, cli *session.Client, srv *sessio
 		return serverFailed(w, cli, err)
 	}
 
-	anonymous := step.Creds.Anonymous()
-	if !step.Verified && !anonymous {
-		// Not reached with Config.Identities set, but a server without it
-		// must verify step.Creds itself before it reports success.
-		return serverFailed(w, cli, errors.New("credentials not verified"))
-	}
-
 	// The server reports success, with additional data if the mechanism
 	// has some (SCRAM's "v="), and the client checks it.
 	if step.HasFinal {
@@ -244,31 +272,33 @@ func exchange(ctx context.Context, w io.Writer, cli *session.Client, srv *sessio
 		fmt.Fprintf(w, "outcome: client rejected the server: %v\n", err)
 		return exitAuth
 	}
-	if mutual {
+	if props.Mutual {
 		fmt.Fprintln(w, "mutual authentication: the client verified the server's signature")
 	}
 
-	c := step.Creds
-	if anonymous {
+	p := step.Principal
+	switch {
+	case p.Anonymous():
 		// ANONYMOUS names nobody; the server decides what a guest may do.
 		fmt.Fprintln(w, "outcome: success, anonymous")
-		fmt.Fprintf(w, "trace: %q\n", c.Trace())
+		fmt.Fprintf(w, "trace: %q\n", p.Trace())
 		return exitOK
+	case props.External:
+		fmt.Fprintln(w, "outcome: success, vouched for by the transport")
+	case props.Uses == mech.UsesToken:
+		fmt.Fprintln(w, "outcome: success, verified by the token validator")
+	default:
+		fmt.Fprintln(w, "outcome: success, verified against the account store")
 	}
-	if c.Verified() {
-		// SCRAM, XOAUTH2 with a validator, EXTERNAL with a transport
-		// identity.
-		fmt.Fprintln(w, "outcome: success, verified by the mechanism")
+	// The account by its name in the store, whatever the client's
+	// spelling of it.
+	fmt.Fprintf(w, "account: %q\n", p.Account())
+	if p.Authzid() != "" {
+		fmt.Fprintf(w, "authzid: %q\n", p.Authzid())
 	} else {
-		fmt.Fprintln(w, "outcome: success, verified against the identity store")
-	}
-	fmt.Fprintf(w, "authcid: %q\n", c.Authcid())
-	if c.HasAuthzid() {
-		fmt.Fprintf(w, "authzid: %q\n", c.Authzid())
-	} else {
+		// None asked for, or the account itself.
 		fmt.Fprintln(w, "authzid: none")
 	}
-	fmt.Fprintf(w, "identity: %q\n", c.Effective())
 	return exitOK
 }
 

@@ -44,6 +44,13 @@ func TestExitStatus(t *testing.T) {
 		{"CRAM-MD5 unicode password", []string{"-mech", "CRAM-MD5", "-password", "pass\u00ADword", "-server-password", "pa\u200Bssword"}, 0},
 		{"PLAIN self authzid", []string{"-authzid", "user"}, 0},
 		{"EXTERNAL self authzid", []string{"-mech", "EXTERNAL", "-authzid", "user"}, 0},
+		// The server prepares user names with SASLprep, as the SCRAM
+		// client does: Ⅸ is sent as IX, and finds the account Ⅸ.
+		{"SCRAM-SHA-256 SASLprep user", []string{"-mech", "SCRAM-SHA-256", "-user", "\u2168"}, 0},
+		{"SCRAM-SHA-256-PLUS SASLprep user", []string{"-mech", "SCRAM-SHA-256-PLUS", "-user", "\u2168"}, 0},
+		{"PLAIN SASLprep user", []string{"-mech", "PLAIN", "-user", "\u2168"}, 0},
+		{"CRAM-MD5 SASLprep user", []string{"-mech", "CRAM-MD5", "-user", "\u2168"}, 0},
+		{"OAUTHBEARER SASLprep user", []string{"-mech", "OAUTHBEARER", "-user", "\u2168"}, 0},
 
 		{"PLAIN wrong server password", []string{"-mech", "PLAIN", "-server-password", "wrong"}, 1},
 		{"LOGIN wrong server password", []string{"-mech", "LOGIN", "-server-password", "wrong"}, 1},
@@ -54,12 +61,15 @@ func TestExitStatus(t *testing.T) {
 		{"PLAIN other authzid", []string{"-authzid", "admin"}, 1},
 		{"EXTERNAL other authzid", []string{"-mech", "EXTERNAL", "-authzid", "admin"}, 1},
 		{"EXTERNAL no external id", []string{"-mech", "EXTERNAL", "-external-id", ""}, 1},
+		{"SCRAM-SHA-256 wrong server password", []string{"-mech", "SCRAM-SHA-256", "-server-password", "wrong"}, 1},
 
 		{"unknown mechanism", []string{"-mech", "NOPE"}, 2},
 		{"invalid mechanism name", []string{"-mech", "no such mech"}, 2},
 		{"unknown flag", []string{"-nope"}, 2},
 		{"extra argument", []string{"PLAIN"}, 2},
 		{"empty user", []string{"-user", ""}, 2},
+		{"prohibited server password", []string{"-server-password", "pen\u0007cil"}, 2},
+		{"prohibited SCRAM server password", []string{"-mech", "SCRAM-SHA-256", "-server-password", "pen\u0007cil"}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,6 +130,9 @@ func TestTranscript(t *testing.T) {
 		{"xoauth2", []string{"-mech", "xoauth2"}},
 		{"xoauth2-refused", []string{"-mech", "xoauth2", "-server-token", "wrong"}},
 		{"external", []string{"-mech", "external"}},
+		{"external-authzid-refused", []string{"-mech", "external", "-authzid", "admin"}},
+		{"plain-unicode-user", []string{"-user", "\u2168"}},
+		{"anonymous", []string{"-mech", "anonymous"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,14 +165,28 @@ func TestPlainLines(t *testing.T) {
 		"mechanism: PLAIN",
 		`C: "\x00user\x00pencil" AHVzZXIAcGVuY2ls`,
 		"S: success",
-		"outcome: success, verified against the identity store",
-		`authcid: "user"`,
+		"outcome: success, verified against the account store",
+		`account: "user"`,
 		"authzid: none",
-		`identity: "user"`,
 	}
 	got := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("PLAIN transcript (-want +got):\n%s", diff)
+	}
+}
+
+// TestSCRAMAccount checks, by its shape, the SCRAM transcript of a user
+// name that SASLprep changes: the client sends the prepared name, and the
+// server reports the account by its name in the store.
+func TestSCRAMAccount(t *testing.T) {
+	code, stdout, _ := runArgs(t, "-mech", "SCRAM-SHA-256", "-user", "\u2168")
+	if code != 0 {
+		t.Fatalf("exit %d, want 0\n%s", code, stdout)
+	}
+	for _, want := range []string{`C: "n,,n=IX,r=`, "mutual authentication: the client verified", "outcome: success, verified against the account store", "account: \"\u2168\"\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
 	}
 }
 
@@ -179,7 +206,7 @@ func TestCRAMMD5Shape(t *testing.T) {
 // TestSecretsNotPrinted checks that a failed exchange does not print the
 // server's secret.
 func TestSecretsNotPrinted(t *testing.T) {
-	for _, m := range []string{"PLAIN", "LOGIN", "CRAM-MD5"} {
+	for _, m := range []string{"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"} {
 		t.Run(m, func(t *testing.T) {
 			_, stdout, stderr := runArgs(t, "-mech", m, "-server-password", "s3cr3t-server")
 			if strings.Contains(stdout+stderr, "s3cr3t-server") {

@@ -69,8 +69,8 @@ func tlsChannels(cb string) (srv, cli mech.Channel, desc string, err error) {
 		return srv, cli, "", err
 	}
 	scs, ccs := sc.ConnectionState(), cc.ConnectionState()
-	srv = mech.TLSChannel(&scs, cert)
-	cli = mech.TLSChannel(&ccs, nil)
+	srv = mech.ServerTLSChannel(&scs, cert)
+	cli = mech.ClientTLSChannel(&ccs)
 	data, ok := cli.Binding(cb)
 	if !ok {
 		return srv, cli, "", fmt.Errorf("-cb: the connection has no %s binding", cb)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech/scram"
 )
 
@@ -62,8 +63,13 @@ func unb64(tb testing.TB, s string) []byte {
 	return b
 }
 
-func (v vector) keys(tb testing.TB) scram.Keys {
-	return scram.Keys{Salt: unb64(tb, v.Salt), Iterations: v.Iterations, StoredKey: unb64(tb, v.StoredKey), ServerKey: unb64(tb, v.ServerKey)}
+// keys returns the vector's stored keys.
+func (v vector) keys(tb testing.TB) creds.SCRAMKeys {
+	h, _, ok := scram.HashByName(v.Mech)
+	if !ok {
+		tb.Fatalf("vector of unknown mechanism %s", v.Mech)
+	}
+	return creds.SCRAMKeys{Hash: h.Name(), Salt: unb64(tb, v.Salt), Iterations: v.Iterations, StoredKey: unb64(tb, v.StoredKey), ServerKey: unb64(tb, v.ServerKey)}
 }
 
 // fixedNonce is a random source that yields the same nonce on every read.

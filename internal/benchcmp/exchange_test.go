@@ -20,7 +20,7 @@ import (
 // exchange runs one exchange and fails b unless both sides complete it.
 func exchange(b *testing.B, cm mech.Client, sm mech.Server, c creds.Client, cch, sch mech.Channel, scfg *session.Config) {
 	cli := session.NewClient(cm, c, cch, nil)
-	srv := session.NewServer(sm, sch, scfg)
+	srv := newServer(b, sm, sch, scfg)
 	ir, ok, err := cli.Start(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -55,11 +55,15 @@ func BenchmarkExchange(b *testing.B) {
 	k := exchangeKeys(b)
 	ccs, scs := tlsPair(b)
 	pw := creds.Client{Authcid: plainUser, Password: plainPass}
-	verify := &session.Config{Identities: plainStore()}
+	verify := plainConfig(b, "store")
 	secure := mech.Channel{Secure: true}
-	accept := mech.TokenValidatorFunc(func(context.Context, *mech.TokenRequest) error { return nil })
+	// The validator accepts every token, as the token's user.
+	accept := &session.Config{Tokens: mech.TokenValidatorFunc(func(_ context.Context, r *mech.TokenRequest) error {
+		r.Subject = r.User
+		return nil
+	})}
 	scramUser := creds.Client{Authcid: user, Password: password}
-	store := memoryStore(b, scram.SHA256, user, k)
+	store := scramConfig(b, user, k)
 
 	cases := []struct {
 		name     string
@@ -72,15 +76,15 @@ func BenchmarkExchange(b *testing.B) {
 		{"PLAIN", mech.Plain{}, mech.Plain{}, pw, secure, secure, verify},
 		{"LOGIN", mech.Login{}, mech.Login{}, pw, secure, secure, verify},
 		{"CRAM-MD5", mech.CRAMMD5{}, mech.CRAMMD5{Hostname: "bench.example"}, pw, secure, secure, verify},
-		{"XOAUTH2", mech.XOAuth2{}, mech.XOAuth2{Validator: accept}, creds.Client{Authcid: plainUser, Token: bearerToken}, secure, secure, nil},
-		{"OAUTHBEARER", mech.OAuthBearer{}, mech.OAuthBearer{Validator: accept}, creds.Client{Authcid: bearerUser, Token: bearerToken}, secure, secure, nil},
+		{"XOAUTH2", mech.XOAuth2{}, mech.XOAuth2{}, creds.Client{Authcid: plainUser, Token: bearerToken}, secure, secure, accept},
+		{"OAUTHBEARER", mech.OAuthBearer{}, mech.OAuthBearer{}, creds.Client{Authcid: bearerUser, Token: bearerToken}, secure, secure, accept},
 		{"EXTERNAL", mech.External{}, mech.External{}, creds.Client{}, secure, mech.Channel{Secure: true, External: plainUser}, nil},
 		{"ANONYMOUS", mech.Anonymous{}, mech.Anonymous{}, creds.Client{}, secure, secure, nil},
 		// The SCRAM clients keep their keys (scram.KeyCache), warmed before
 		// the timer: BenchmarkSCRAMExchange has the fresh client.
-		{"SCRAM-SHA-256", scram.Mechanism{Cache: &scram.KeyCache{}}, scram.Mechanism{Store: store}, scramUser, mech.Channel{}, mech.Channel{}, nil},
-		{"SCRAM-SHA-256-PLUS", scram.Mechanism{Plus: true, Cache: &scram.KeyCache{}}, scram.Mechanism{Plus: true, Store: store}, scramUser,
-			mech.TLSChannel(&ccs, nil), mech.TLSChannel(&scs, nil), nil},
+		{"SCRAM-SHA-256", scram.Mechanism{Cache: &scram.KeyCache{}}, scram.Mechanism{}, scramUser, mech.Channel{}, mech.Channel{}, store},
+		{"SCRAM-SHA-256-PLUS", scram.Mechanism{Plus: true, Cache: &scram.KeyCache{}}, scram.Mechanism{Plus: true}, scramUser,
+			mech.ClientTLSChannel(&ccs), mech.ServerTLSChannel(&scs, nil), store},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

@@ -13,7 +13,6 @@ import (
 	emersion "github.com/emersion/go-sasl"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/scram"
-	"github.com/saslkit/saslkit/session"
 	xdg "github.com/xdg-go/scram"
 	mellium "mellium.im/sasl"
 )
@@ -52,9 +51,9 @@ func BenchmarkSessionMemoryPLAIN(b *testing.B) {
 	secure := mech.Channel{Secure: true}
 	var m mech.Server = mech.Plain{}
 	b.Run("saslkit", func(b *testing.B) {
-		cfg := &session.Config{Identities: plainStore()}
+		cfg := plainConfig(b, "store")
 		reportPerSession(b, func() any {
-			s := session.NewServer(m, secure, cfg)
+			s := newServer(b, m, secure, cfg)
 			if _, err := s.Start(ctx); err != nil {
 				b.Fatal(err)
 			}
@@ -85,9 +84,10 @@ func BenchmarkSessionMemorySCRAM(b *testing.B) {
 	v := loadVector(b, "SCRAM-SHA-256")
 	cf := []byte(v.ClientFirst)
 	b.Run("saslkit", func(b *testing.B) {
-		var m mech.Server = scram.Mechanism{Store: memoryStore(b, scram.SHA256, v.User, v.keys(b))}
+		var m mech.Server = scram.Mechanism{}
+		cfg := scramConfig(b, v.User, v.keys(b))
 		reportPerSession(b, func() any {
-			s := session.NewServer(m, mech.Channel{}, nil)
+			s := newServer(b, m, mech.Channel{}, cfg)
 			if _, err := s.StartInitial(ctx, cf); err != nil {
 				b.Fatal(err)
 			}

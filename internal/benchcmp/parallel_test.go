@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	emersion "github.com/emersion/go-sasl"
+	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/registry"
@@ -18,16 +19,19 @@ import (
 
 // sharedRegistry is the registry registry.Named(cfg, "PLAIN",
 // "SCRAM-SHA-256") builds, except that its SCRAM mechanism draws the RFC
-// 7677 server nonce, so that the client's messages can be replayed.
+// 7677 server nonce, so that the client's messages can be replayed. One
+// store holds the PLAIN user (a clear password) and the SCRAM user (the
+// RFC's keys).
 func sharedRegistry(b *testing.B) *registry.Registry {
 	v := loadVector(b, "SCRAM-SHA-256")
-	cfg := &registry.Config{
-		Session:    session.Config{Identities: plainStore()},
-		SCRAMStore: memoryStore(b, scram.SHA256, v.User, v.keys(b)),
+	store := plainStore(b)
+	if err := store.Add(creds.Account{Name: v.User, SCRAM: []creds.SCRAMKeys{v.keys(b)}}); err != nil {
+		b.Fatal(err)
 	}
+	cfg := &registry.Config{Session: session.Config{Verifier: &creds.Verifier{Store: store}}}
 	r, err := registry.New(cfg,
 		mech.Plain{},
-		scram.Mechanism{Store: cfg.SCRAMStore, Rand: fixedNonce(v.ServerNonce), NonceLen: len(v.ServerNonce)},
+		scram.Mechanism{Rand: fixedNonce(v.ServerNonce), NonceLen: len(v.ServerNonce)},
 	)
 	if err != nil {
 		b.Fatal(err)
@@ -41,12 +45,12 @@ func BenchmarkParallelPLAIN(b *testing.B) {
 		r := sharedRegistry(b)
 		runParallel(b, func(pb *testing.PB) {
 			for pb.Next() {
-				s, err := r.Server("PLAIN", secure)
+				s, err := r.NewServer("PLAIN", secure)
 				if err != nil {
 					b.Fatal(err)
 				}
 				step, err := s.StartInitial(ctx, plainIR)
-				if err != nil || !step.Verified {
+				if err != nil || !step.Done {
 					b.Fatal(step, err)
 				}
 			}
@@ -85,7 +89,7 @@ func BenchmarkParallelSCRAM(b *testing.B) {
 		r := sharedRegistry(b)
 		runParallel(b, func(pb *testing.PB) {
 			for pb.Next() {
-				s, err := r.Server("SCRAM-SHA-256", mech.Channel{})
+				s, err := r.NewServer("SCRAM-SHA-256", mech.Channel{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -93,7 +97,7 @@ func BenchmarkParallelSCRAM(b *testing.B) {
 					b.Fatal(err)
 				}
 				step, err := s.Next(ctx, cfin)
-				if err != nil || !step.Verified {
+				if err != nil || !step.Done {
 					b.Fatal(step, err)
 				}
 			}

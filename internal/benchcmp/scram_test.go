@@ -52,12 +52,14 @@ func xdgLookup(tb testing.TB, v vector) xdg.CredentialLookup {
 	}
 }
 
-func memoryStore(tb testing.TB, h scram.Hash, u string, k scram.Keys) *scram.MemoryStore {
-	s := &scram.MemoryStore{}
-	if err := s.SetKeys(ctx, h, u, k); err != nil {
+// scramConfig returns a server configuration whose Verifier holds user u
+// with keys k.
+func scramConfig(tb testing.TB, u string, k creds.SCRAMKeys) *session.Config {
+	s := &creds.MemoryStore{}
+	if err := s.Add(creds.Account{Name: u, SCRAM: []creds.SCRAMKeys{k}}); err != nil {
 		tb.Fatal(err)
 	}
-	return s
+	return &session.Config{Verifier: &creds.Verifier{Store: s}}
 }
 
 // benchReplay runs the server side of the RFC exchange in v: the server's
@@ -72,19 +74,19 @@ func benchReplay(b *testing.B, mechName string, h scram.Hash, xh xdg.HashGenerat
 	b.Run("saslkit", func(b *testing.B) {
 		var m mech.Server = scram.Mechanism{
 			Hash:     h,
-			Store:    memoryStore(b, h, v.User, v.keys(b)),
 			Rand:     fixedNonce(v.ServerNonce),
 			NonceLen: len(v.ServerNonce),
 		}
+		cfg := scramConfig(b, v.User, v.keys(b))
 		run := func() (sf, final []byte) {
-			s := session.NewServer(m, mech.Channel{}, nil)
+			s := newServer(b, m, mech.Channel{}, cfg)
 			step, err := s.StartInitial(ctx, cf)
 			if err != nil || step.Done {
 				b.Fatal(step, err)
 			}
 			sf = step.Challenge
 			step, err = s.Next(ctx, cfin)
-			if err != nil || !step.Done || !step.Verified {
+			if err != nil || !step.Done {
 				b.Fatal(step, err)
 			}
 			return sf, step.Final
@@ -164,9 +166,9 @@ func benchHMACFloor(b *testing.B, mechName string, h func() hash.Hash) {
 
 // exchangeKeys derives the RFC 7677 user's keys (salt from the RFC, 4096
 // iterations) once.
-func exchangeKeys(b *testing.B) scram.Keys {
+func exchangeKeys(b *testing.B) creds.SCRAMKeys {
 	v := loadVector(b, "SCRAM-SHA-256")
-	k, err := scram.Derive(scram.SHA256, password, unb64(b, v.Salt), 4096, false)
+	k, err := creds.DeriveSCRAMKeys("SHA-256", password, unb64(b, v.Salt), 4096, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -175,9 +177,9 @@ func exchangeKeys(b *testing.B) scram.Keys {
 
 // saslkitExchange runs one SCRAM exchange between a client and a server
 // session and fails b unless both sides accept it.
-func saslkitExchange(b *testing.B, cm mech.Client, sm mech.Server, cch, sch mech.Channel) {
+func saslkitExchange(b *testing.B, cm mech.Client, sm mech.Server, cch, sch mech.Channel, cfg *session.Config) {
 	cli := session.NewClient(cm, creds.Client{Authcid: user, Password: password}, cch, nil)
-	srv := session.NewServer(sm, sch, nil)
+	srv := newServer(b, sm, sch, cfg)
 	ir, ok, err := cli.Start(ctx)
 	if err != nil || !ok {
 		b.Fatal(ok, err)
@@ -191,7 +193,7 @@ func saslkitExchange(b *testing.B, cm mech.Client, sm mech.Server, cch, sch mech
 		b.Fatal(err)
 	}
 	step, err = srv.Next(ctx, resp)
-	if err != nil || !step.Done || !step.Verified {
+	if err != nil || !step.Done {
 		b.Fatal(step, err)
 	}
 	if err := cli.SuccessData(ctx, step.Final); err != nil {
@@ -222,7 +224,7 @@ func xdgExchange(b *testing.B, c *xdg.ClientConversation, s *xdg.ServerConversat
 	}
 }
 
-func xdgServer(b *testing.B, k scram.Keys) *xdg.Server {
+func xdgServer(b *testing.B, k creds.SCRAMKeys) *xdg.Server {
 	sc := xdg.StoredCredentials{
 		KeyFactors: xdg.KeyFactors{Salt: string(k.Salt), Iters: k.Iterations},
 		StoredKey:  k.StoredKey,
@@ -247,10 +249,11 @@ func xdgServer(b *testing.B, k scram.Keys) *xdg.Server {
 func BenchmarkSCRAMExchange(b *testing.B) {
 	k := exchangeKeys(b)
 	b.Run("saslkit", func(b *testing.B) {
-		var sm mech.Server = scram.Mechanism{Store: memoryStore(b, scram.SHA256, user, k)}
+		var sm mech.Server = scram.Mechanism{}
 		var cm mech.Client = scram.Mechanism{}
+		cfg := scramConfig(b, user, k)
 		measure(b, func() {
-			saslkitExchange(b, cm, sm, mech.Channel{}, mech.Channel{})
+			saslkitExchange(b, cm, sm, mech.Channel{}, mech.Channel{}, cfg)
 		})
 	})
 	b.Run("xdg-go", func(b *testing.B) {
@@ -338,11 +341,12 @@ func melliumExchange(b *testing.B, cli, srv *mellium.Negotiator) {
 func BenchmarkSCRAMExchangeCached(b *testing.B) {
 	k := exchangeKeys(b)
 	b.Run("saslkit", func(b *testing.B) {
-		var sm mech.Server = scram.Mechanism{Store: memoryStore(b, scram.SHA256, user, k)}
+		var sm mech.Server = scram.Mechanism{}
 		var cm mech.Client = scram.Mechanism{Cache: &scram.KeyCache{}}
-		saslkitExchange(b, cm, sm, mech.Channel{}, mech.Channel{})
+		cfg := scramConfig(b, user, k)
+		saslkitExchange(b, cm, sm, mech.Channel{}, mech.Channel{}, cfg)
 		measure(b, func() {
-			saslkitExchange(b, cm, sm, mech.Channel{}, mech.Channel{})
+			saslkitExchange(b, cm, sm, mech.Channel{}, mech.Channel{}, cfg)
 		})
 	})
 	b.Run("xdg-go", func(b *testing.B) {
@@ -404,21 +408,25 @@ func tlsPair(tb testing.TB) (client, server tls.ConnectionState) {
 // BenchmarkSCRAMPlusExchange is a SCRAM-SHA-256-PLUS exchange with
 // tls-exporter over an in-memory TLS 1.3 connection. The handshake is done
 // once, before the timer; each iteration derives the channel bindings from
-// the connection states on both sides (mech.TLSChannel for saslkit,
+// the connection states on both sides (mech.ClientTLSChannel and
+// mech.ServerTLSChannel for saslkit,
 // NewTLSExporterBinding for xdg-go) and runs the exchange with a cached-key
 // client, so that PBKDF2 does not hide the cost of channel binding.
 func BenchmarkSCRAMPlusExchange(b *testing.B) {
 	k := exchangeKeys(b)
 	ccs, scs := tlsPair(b)
 	b.Run("saslkit", func(b *testing.B) {
-		var sm mech.Server = scram.Mechanism{Plus: true, Store: memoryStore(b, scram.SHA256, user, k)}
+		var sm mech.Server = scram.Mechanism{Plus: true}
 		var cm mech.Client = scram.Mechanism{Plus: true, Cache: &scram.KeyCache{}}
+		cfg := scramConfig(b, user, k)
 		run := func() {
-			cch, sch := mech.TLSChannel(&ccs, nil), mech.TLSChannel(&scs, nil)
+			// The server passes no certificate of its own: as before, it
+			// offers tls-exporter only, and hashes no certificate.
+			cch, sch := mech.ClientTLSChannel(&ccs), mech.ServerTLSChannel(&scs, nil)
 			if cch.Bindings[0].Type != mech.TLSExporter {
 				b.Fatal(cch.Bindings)
 			}
-			saslkitExchange(b, cm, sm, cch, sch)
+			saslkitExchange(b, cm, sm, cch, sch, cfg)
 		}
 		run()
 		measure(b, func() {

@@ -16,7 +16,7 @@ type Certs struct {
 	CAFile string
 	// Server is the server's certificate chain and key, for tls.Config.
 	Server tls.Certificate
-	// Leaf is the server's certificate, for mech.TLSChannel.
+	// Leaf is the server's certificate, for mech.ServerTLSChannel.
 	Leaf *x509.Certificate
 }
 

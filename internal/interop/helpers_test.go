@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/session"
@@ -49,15 +50,24 @@ func exporterChannel(cb []byte) mech.Channel {
 	return mech.Channel{Secure: true, Bindings: []mech.Binding{{Type: mech.TLSExporter, Data: cb}}}
 }
 
-// newStore returns a store holding the test user's keys for h, derived
-// from the test password at 4096 iterations.
-func newStore(t testing.TB, h scram.Hash) *scram.MemoryStore {
+// newVerifier returns a Verifier over a store holding the test user, with
+// SCRAM keys for each of hashes derived from the test password at 4096
+// iterations.
+func newVerifier(t testing.TB, hashes ...scram.Hash) *creds.Verifier {
 	t.Helper()
-	var s scram.MemoryStore
-	if err := s.SetPassword(testUser, testPassword, 4096, h); err != nil {
+	a := creds.Account{Name: testUser}
+	for _, h := range hashes {
+		k, err := creds.DeriveSCRAMKeys(h.Name(), testPassword, nil, 4096, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.SCRAM = append(a.SCRAM, k)
+	}
+	var s creds.MemoryStore
+	if err := s.Add(a); err != nil {
 		t.Fatal(err)
 	}
-	return &s
+	return &creds.Verifier{Store: &s}
 }
 
 // readLine reads one line from p and fails the test if there is none.

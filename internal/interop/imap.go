@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/gs2"
 	"github.com/saslkit/saslkit/session"
@@ -24,11 +25,13 @@ type IMAPConfig struct {
 	// certificate; pin MinVersion and MaxVersion to test one TLS version.
 	TLS *tls.Config
 	// Leaf is the server's leaf certificate, for the tls-server-end-point
-	// binding (see mech.TLSChannel). Nil leaves that binding out.
+	// binding (see mech.ServerTLSChannel). Nil leaves that binding out.
 	Leaf *x509.Certificate
 	// Mechanisms are the server mechanisms offered, in order. A mechanism
 	// with channel binding is offered only after STARTTLS.
 	Mechanisms []mech.Server
+	// Verifier is what the mechanisms check secrets against.
+	Verifier *creds.Verifier
 	// Rebind, if not nil, is called with the channel of each exchange
 	// before it starts and may change it: to simulate a man in the middle
 	// who terminates TLS, whose channel differs from the client's.
@@ -286,12 +289,17 @@ func (ic *imapConn) authenticate(tag, args string) error {
 	res := IMAPResult{Mechanism: name}
 	if ic.tls != nil {
 		res.TLSVersion = ic.tls.Version
-		res.Channel = mech.TLSChannel(ic.tls, ic.s.cfg.Leaf)
+		res.Channel = mech.ServerTLSChannel(ic.tls, ic.s.cfg.Leaf)
 	}
 	if ic.s.cfg.Rebind != nil {
 		ic.s.cfg.Rebind(&res.Channel)
 	}
-	sess := session.NewServer(m, res.Channel, &session.Config{FinalAsChallenge: true})
+	sess, err := session.NewServer(m, res.Channel, &session.Config{FinalAsChallenge: true, Verifier: ic.s.cfg.Verifier})
+	if err != nil {
+		res.Err = err
+		ic.s.report(res)
+		return ic.write(tag + " NO " + name + " is not configured")
+	}
 	first := true
 	note := func(msg []byte) {
 		if first {
@@ -302,7 +310,6 @@ func (ic *imapConn) authenticate(tag, args string) error {
 		}
 	}
 	var step session.Step
-	var err error
 	if hasIR {
 		var msg []byte
 		if ir != "=" {

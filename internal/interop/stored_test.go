@@ -18,16 +18,19 @@ import (
 
 // runLocal runs saslkit's client with password against saslkit's server
 // holding keys for the test user, in process, and returns the outcome.
-func runLocal(t *testing.T, h scram.Hash, keys scram.Keys, password string) error {
+func runLocal(t *testing.T, h scram.Hash, keys creds.SCRAMKeys, password string) error {
 	t.Helper()
 	ctx := context.Background()
-	var store scram.MemoryStore
-	if err := store.SetKeys(ctx, h, testUser, keys); err != nil {
-		t.Fatalf("SetKeys: %v", err)
+	var store creds.MemoryStore
+	if err := store.Add(creds.Account{Name: testUser, SCRAM: []creds.SCRAMKeys{keys}}); err != nil {
+		t.Fatalf("Add: %v", err)
 	}
-	m := scram.Mechanism{Hash: h, Store: &store}
+	m := scram.Mechanism{Hash: h}
 	c := session.NewClient(m, creds.Client{Authcid: testUser, Password: password}, mech.Channel{}, nil)
-	s := session.NewServer(m, mech.Channel{}, nil)
+	s, err := session.NewServer(m, mech.Channel{}, &session.Config{Verifier: &creds.Verifier{Store: &store}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ir, _, err := c.Start(ctx)
 	if err != nil {
 		return err
@@ -43,42 +46,42 @@ func runLocal(t *testing.T, h scram.Hash, keys scram.Keys, password string) erro
 	if err != nil {
 		return err
 	}
-	if !step.Verified || step.Creds.Authcid() != testUser {
-		t.Fatalf("step %+v, want verified for %q", step, testUser)
+	if step.Principal.Account() != testUser {
+		t.Fatalf("step %+v, want done for %q", step, testUser)
 	}
 	return c.SuccessData(ctx, step.Final)
 }
 
 // checkStored parses a stored-keys string a peer printed, checks that it
 // names hash h and holds the keys saslkit derives for the test password
-// with the same salt and iteration count, that Format gives the string
+// with the same salt and iteration count, that String gives the string
 // back, and that the keys let the test user in and keep a wrong password
 // out.
-func checkStored(t *testing.T, out string, h scram.Hash) scram.Keys {
+func checkStored(t *testing.T, out string, h scram.Hash) creds.SCRAMKeys {
 	t.Helper()
 	stored := strings.TrimSpace(out)
-	gotHash, keys, err := scram.ParseStored(stored)
+	keys, err := creds.ParseSCRAMKeys(stored)
 	if err != nil {
-		t.Fatalf("ParseStored(%q): %v", stored, err)
+		t.Fatalf("ParseSCRAMKeys(%q): %v", stored, err)
 	}
-	if gotHash.Name() != h.Name() {
-		t.Fatalf("ParseStored(%q) hash %s, want %s", stored, gotHash.Name(), h.Name())
+	if keys.Hash != h.Name() {
+		t.Fatalf("ParseSCRAMKeys(%q) hash %s, want %s", stored, keys.Hash, h.Name())
 	}
-	want, err := scram.Derive(h, testPassword, keys.Salt, keys.Iterations, false)
+	want, err := creds.DeriveSCRAMKeys(h.Name(), testPassword, keys.Salt, keys.Iterations, false)
 	if err != nil {
-		t.Fatalf("Derive: %v", err)
+		t.Fatalf("DeriveSCRAMKeys: %v", err)
 	}
 	if diff := cmp.Diff(want, keys); diff != "" {
-		t.Errorf("keys of %q differ from Derive's (-want +got):\n%s", stored, diff)
+		t.Errorf("keys of %q differ from DeriveSCRAMKeys' (-want +got):\n%s", stored, diff)
 	}
-	if got := keys.Format(h); got != stored {
-		t.Errorf("Format = %q, want the peer's %q", got, stored)
+	if got := keys.String(); got != stored {
+		t.Errorf("String = %q, want the peer's %q", got, stored)
 	}
 	if err := runLocal(t, h, keys, testPassword); err != nil {
 		t.Errorf("authenticating with the stored keys: %v", err)
 	}
-	if err := runLocal(t, h, keys, "wrong"); !errors.Is(err, mech.ErrAuthFailed) {
-		t.Errorf("wrong password against the stored keys: %v, want ErrAuthFailed", err)
+	if err := runLocal(t, h, keys, "wrong"); !errors.Is(err, creds.ErrBadCredentials) {
+		t.Errorf("wrong password against the stored keys: %v, want ErrBadCredentials", err)
 	}
 	return keys
 }
@@ -167,16 +170,83 @@ func TestDoveadmPw(t *testing.T) {
 		} {
 			t.Run(h.Mechanism(false)+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
-				keys, err := scram.Derive(h, testPassword, nil, 4096, false)
+				keys, err := creds.DeriveSCRAMKeys(h.Name(), testPassword, nil, 4096, false)
 				if err != nil {
 					t.Fatal(err)
 				}
-				p := Start(t, nil, doveadm, "-c", "/dev/null", "pw", "-t", keys.Format(h), "-p", tc.password)
+				p := Start(t, nil, doveadm, "-c", "/dev/null", "pw", "-t", keys.String(), "-p", tc.password)
 				wantExit(t, p, tc.want)
 				if tc.want == 0 && !strings.Contains(p.Stdout(), "(verified)") {
 					t.Errorf("doveadm pw -t printed %q, want (verified)", p.Stdout())
 				}
 			})
 		}
+	}
+}
+
+// TestGsaslMockShape builds a store from what `gsasl --mkpasswd` prints
+// with its defaults (12-octet salts, 65536 iterations) and runs `gsasl
+// --client` against it as an unknown user and as a known user with a
+// wrong password. Both must see the store's salt length and iteration
+// count in server-first, and end with e=invalid-proof: the mock keys of
+// an unknown user take the store's shape, not a fixed one.
+func TestGsaslMockShape(t *testing.T) {
+	gsasl := NeedTools(t, "gsasl")[0]
+	var store creds.MemoryStore
+	var shape []string
+	for _, u := range []string{testUser, "alice", "bob"} {
+		p := Start(t, nil, gsasl, "--mkpasswd", "--quiet", "-m", "SCRAM-SHA-256", "-p", testPassword)
+		wantExit(t, p, 0)
+		k, err := creds.ParseSCRAMKeys(strings.TrimSpace(p.Stdout()))
+		if err != nil {
+			t.Fatalf("ParseSCRAMKeys(%q): %v", p.Stdout(), err)
+		}
+		shape = []string{itoa(len(k.Salt)), itoa(k.Iterations)}
+		if err := store.Add(creds.Account{Name: u, SCRAM: []creds.SCRAMKeys{k}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("gsasl --mkpasswd: %s-octet salts, %s iterations", shape[0], shape[1])
+	v := &creds.Verifier{Store: &store}
+	for _, tc := range []struct{ name, user, password string }{
+		{"unknown-user", "nobody", testPassword},
+		{"wrong-password", testUser, "wrong"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := session.NewServer(scram.Mechanism{Hash: scram.SHA256}, mech.Channel{}, &session.Config{Verifier: v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := Start(t, nil, gsasl, "--client", "-d", "--quiet", "-m", "SCRAM-SHA-256", "-a", tc.user, "-p", tc.password, "--no-cb")
+			ctx := p.Context()
+			if got := readLine(t, p); got != "SCRAM-SHA-256" {
+				t.Fatalf("gsasl announced %q", got)
+			}
+			step, err := srv.StartInitial(ctx, readB64(t, p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range strings.Split(string(step.Challenge), ",") {
+				switch {
+				case strings.HasPrefix(a, "s="):
+					got = append(got, itoa(len(b64(a[2:]))))
+				case strings.HasPrefix(a, "i="):
+					got = append(got, a[2:])
+				}
+			}
+			if diff := cmp.Diff(shape, got); diff != "" {
+				t.Errorf("server-first %q: salt length and iterations (-store +got):\n%s", step.Challenge, diff)
+			}
+			writeLine(t, p, session.Encode(step.Challenge))
+			_, err = srv.Next(ctx, readB64(t, p))
+			var fe *mech.FailureError
+			if !errors.As(err, &fe) || string(fe.Data) != "e=invalid-proof" || !errors.Is(err, creds.ErrBadCredentials) {
+				t.Fatalf("client-final: %v, want e=invalid-proof wrapping ErrBadCredentials", err)
+			}
+			writeLine(t, p, session.Encode(fe.Data))
+			wantExit(t, p, -1)
+		})
 	}
 }

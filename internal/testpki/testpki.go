@@ -32,7 +32,7 @@ type PKI struct {
 	Roots  *x509.CertPool
 	// CertFile and KeyFile are the server certificate and key files;
 	// Server is the chain (leaf, CA) and key, for a tls.Config, and Leaf
-	// the server certificate, for mech.TLSChannel.
+	// the server certificate, for mech.ServerTLSChannel.
 	CertFile, KeyFile string
 	Server            tls.Certificate
 	Leaf              *x509.Certificate
@@ -82,6 +82,22 @@ func (p *PKI) Client(t testing.TB, name, cn string) (cert tls.Certificate, certF
 		Subject:     pkix.Name{CommonName: cn},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
+}
+
+// Impostor makes another certificate for localhost and 127.0.0.1, signed
+// by the same CA and good both as a server and as a client certificate
+// (extended key usages serverAuth and clientAuth), written to NAME.pem and
+// NAME.key: what a man in the middle holds who got a certificate for the
+// server's name, to test that channel binding catches him.
+func (p *PKI) Impostor(t testing.TB, name string) tls.Certificate {
+	t.Helper()
+	cert, _, _ := p.leaf(t, name, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "localhost"},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	})
+	return cert
 }
 
 func (p *PKI) leaf(t testing.TB, name string, tmpl *x509.Certificate) (tls.Certificate, string, string) {

@@ -2,7 +2,9 @@ package scram_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -20,7 +22,7 @@ func fuzzError(t *testing.T, err error, input []byte) {
 	var fe *mech.FailureError
 	var le *session.LimitError
 	var se *scram.ServerError
-	if !errors.As(err, &me) && !errors.As(err, &fe) && !errors.As(err, &le) && !errors.As(err, &se) && !errors.Is(err, scram.ErrBadKeys) {
+	if !errors.As(err, &me) && !errors.As(err, &fe) && !errors.As(err, &le) && !errors.As(err, &se) {
 		t.Fatalf("untyped error %T: %v", err, err)
 	}
 	if len(input) >= 8 && strings.Contains(err.Error(), string(input)) {
@@ -36,15 +38,19 @@ func FuzzServerFirst(f *testing.F) {
 	for _, s := range []string{"y,,n=user,r=abc", "p=tls-exporter,a=u,n=user,r=abc", "n,,m=x,n=u,r=a", "n,,n=a=2Cb,r=a,x=y", "n,,n=user,r=abc,"} {
 		f.Add([]byte(s))
 	}
-	store := newStore(f, 4096, scram.SHA256)
+	cfg := newConfig(f, 4096, scram.SHA256)
 	ch := mech.Channel{Secure: true, Bindings: []mech.Binding{{Type: "tls-exporter", Data: []byte("ekm")}}}
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		for _, m := range []scram.Mechanism{{Store: store}, {Store: store, Plus: true}} {
+		for _, m := range []scram.Mechanism{{}, {Plus: true}} {
 			for _, c := range []mech.Channel{{}, ch} {
-				step, err := session.NewServer(m, c, nil).StartInitial(ctx, msg)
+				srv, err := session.NewServer(m, c, cfg)
 				if err != nil {
-					if step.Done || step.Creds != nil {
-						t.Fatal("error with credentials")
+					t.Fatal(err)
+				}
+				step, err := srv.StartInitial(ctx, msg)
+				if err != nil {
+					if step.Done || step.Principal != nil {
+						t.Fatal("error with a principal")
 					}
 					fuzzError(t, err, msg)
 					continue
@@ -66,21 +72,27 @@ func FuzzServerFinal(f *testing.F) {
 	f.Add([]byte(v.ClientFinal + ",x=y"))
 	f.Add([]byte(strings.Replace(v.ClientFinal, "c=biws", "c=eSws", 1)))
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		srvMech, _ := vectorMechs(t, v)
-		srv := session.NewServer(srvMech, mech.Channel{}, nil)
+		srvMech, _, ver := vectorMechs(t, v)
+		srv, err := session.NewServer(srvMech, mech.Channel{}, &session.Config{Verifier: ver})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := srv.StartInitial(ctx, []byte(v.ClientFirst)); err != nil {
 			t.Fatal(err)
 		}
 		step, err := srv.Next(ctx, msg)
 		if err != nil {
-			if step.Done || step.Creds != nil {
-				t.Fatal("error with credentials")
+			if step.Done || step.Principal != nil {
+				t.Fatal("error with a principal")
 			}
 			fuzzError(t, err, msg)
 			return
 		}
 		if !bytes.Equal(msg, []byte(v.ClientFinal)) {
 			t.Fatalf("accepted a forged client-final %q", msg)
+		}
+		if p := step.Principal; !step.Done || p.Account() != v.User || p.Mechanism() != v.Mech {
+			t.Fatalf("principal %v", p)
 		}
 		// The session is over: further steps error, never panic.
 		if _, err := srv.Next(ctx, msg); !errors.Is(err, session.ErrFinished) {
@@ -127,7 +139,7 @@ func FuzzClientFinal(f *testing.F) {
 	f.Add([]byte("v=AAAA"))
 	f.Add([]byte(v.ServerFinal + ",x=y"))
 	f.Fuzz(func(t *testing.T, final []byte) {
-		_, cliMech := vectorMechs(t, v)
+		_, cliMech, _ := vectorMechs(t, v)
 		cli := session.NewClient(cliMech, creds.Client{Authcid: v.User, Password: v.Password}, mech.Channel{}, nil)
 		if _, _, err := cli.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -146,24 +158,53 @@ func FuzzClientFinal(f *testing.F) {
 	})
 }
 
-// FuzzParseStored feeds arbitrary stored-key strings to ParseStored and
-// checks the round trip through Format.
+// FuzzParseStored feeds arbitrary stored-key strings to
+// creds.ParseSCRAMKeys and checks that keys it accepts serve the SCRAM
+// mechanism of their hash: a store takes them if their iteration count is
+// one clients accept, and the server's first message offers their salt and
+// iteration count. (The parser's round trip is fuzzed in package creds.)
 func FuzzParseStored(f *testing.F) {
 	f.Add("{SCRAM-SHA-1}4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=")
 	f.Add("SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:D+CSWLOshSulAsxiupA+qs2/fTE=")
+	f.Add("SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=")
+	f.Add("{SCRAM-SHA-1}1,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=")
 	f.Fuzz(func(t *testing.T, s string) {
-		h, k, err := scram.ParseStored(s)
+		k, err := creds.ParseSCRAMKeys(s)
 		if err != nil {
-			if !errors.Is(err, scram.ErrBadKeys) {
+			if !errors.Is(err, creds.ErrBadSCRAMKeys) {
 				t.Fatalf("untyped error %v", err)
 			}
 			return
 		}
-		for _, enc := range []string{k.Format(h), k.FormatRFC5803(h)} {
-			h2, k2, err := scram.ParseStored(enc)
-			if err != nil || h2.Name() != h.Name() || !bytes.Equal(k2.StoredKey, k.StoredKey) || !bytes.Equal(k2.Salt, k.Salt) || k2.Iterations != k.Iterations {
-				t.Fatalf("round trip of %q: %v", enc, err)
+		h, plus, ok := scram.HashByName("SCRAM-" + k.Hash)
+		if !ok || plus {
+			t.Fatalf("parsed keys of hash %q, which no SCRAM mechanism has", k.Hash)
+		}
+		if len(k.StoredKey) != h.Size() || len(k.ServerKey) != h.Size() || len(k.Salt) == 0 {
+			t.Fatalf("parsed keys that do not fit %s", h.Name())
+		}
+		store := &creds.MemoryStore{}
+		err = store.Add(creds.Account{Name: "user", SCRAM: []creds.SCRAMKeys{k}})
+		if k.Iterations < creds.MinSCRAMIterations {
+			if !errors.Is(err, creds.ErrMisconfigured) {
+				t.Fatalf("store took keys of %d iterations: %v", k.Iterations, err)
 			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("store refused parsed keys: %v", err)
+		}
+		srv, err := session.NewServer(scram.Mechanism{Hash: h}, mech.Channel{}, &session.Config{Verifier: &creds.Verifier{Store: store}})
+		if err != nil {
+			t.Fatalf("%s over the parsed keys: %v", h.Mechanism(false), err)
+		}
+		step, err := srv.StartInitial(ctx, []byte("n,,n=user,r=abc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ",s=" + base64.StdEncoding.EncodeToString(k.Salt) + ",i=" + strconv.Itoa(k.Iterations)
+		if !strings.HasSuffix(string(step.Challenge), want) {
+			t.Fatalf("server-first %q does not offer %q", step.Challenge, want)
 		}
 	})
 }

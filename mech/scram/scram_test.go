@@ -10,14 +10,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/creds/hash"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/session"
 )
 
-// exchange runs a full exchange between a client and a server session and
-// returns the server's last step and error, the client's error, and the
-// number of server steps.
+// result is what run returns: the server's last step and error, the
+// client's error, the number of server steps and the final data the
+// server sent (v= or e=).
 type result struct {
 	step      session.Step
 	srvErr    error
@@ -26,9 +27,14 @@ type result struct {
 	sentFinal []byte
 }
 
-func run(t testing.TB, srvMech, cliMech scram.Mechanism, c creds.Client, srvCh, cliCh mech.Channel) result {
+// run runs a full exchange between a client and a server session, the
+// server configured with cfg.
+func run(t testing.TB, cfg *session.Config, srvMech, cliMech scram.Mechanism, c creds.Client, srvCh, cliCh mech.Channel) result {
 	t.Helper()
-	srv := session.NewServer(srvMech, srvCh, nil)
+	srv, err := session.NewServer(srvMech, srvCh, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cli := session.NewClient(cliMech, c, cliCh, nil)
 	var r result
 	ir, _, err := cli.Start(ctx)
@@ -59,14 +65,53 @@ func run(t testing.TB, srvMech, cliMech scram.Mechanism, c creds.Client, srvCh, 
 	return r
 }
 
-func newStore(t testing.TB, iterations int, hashes ...scram.Hash) *scram.MemoryStore {
+// newKeys derives the keys of password for each hash.
+func newKeys(t testing.TB, password string, iterations int, hashes ...scram.Hash) []creds.SCRAMKeys {
 	t.Helper()
-	s := &scram.MemoryStore{}
-	if err := s.SetPassword("user", "pencil", iterations, hashes...); err != nil {
-		t.Fatal(err)
+	var keys []creds.SCRAMKeys
+	for _, h := range hashes {
+		k, err := creds.DeriveSCRAMKeys(h.Name(), password, nil, iterations, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
 	}
-	return s
+	return keys
 }
+
+// newConfig returns a session configuration whose store holds the account
+// "user", password "pencil", with SCRAM keys for hashes.
+func newConfig(t testing.TB, iterations int, hashes ...scram.Hash) *session.Config {
+	t.Helper()
+	return configOf(t, creds.Account{Name: "user", SCRAM: newKeys(t, "pencil", iterations, hashes...)})
+}
+
+// configOf returns a session configuration whose store holds accounts.
+func configOf(t testing.TB, accounts ...creds.Account) *session.Config {
+	t.Helper()
+	store := &creds.MemoryStore{}
+	for _, a := range accounts {
+		if err := store.Add(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &session.Config{Verifier: &creds.Verifier{Store: store}}
+}
+
+// checkInvalidProof fails unless err is the failure of a wrong password
+// or an unknown user: e=invalid-proof, wrapping a *mech.Error that wraps
+// creds.ErrBadCredentials.
+func checkInvalidProof(t *testing.T, err error) {
+	t.Helper()
+	var fe *mech.FailureError
+	var me *mech.Error
+	if !errors.As(err, &fe) || string(fe.Data) != "e=invalid-proof" || !errors.As(fe.Err, &me) || !errors.Is(err, creds.ErrBadCredentials) {
+		t.Fatalf("got %v, want e=invalid-proof wrapping ErrBadCredentials", err)
+	}
+}
+
+// testHasher is a cheap password hasher, so that tests stay fast.
+var testHasher = hash.PBKDF2{Digest: "sha256", Rounds: 1000}
 
 var allHashes = []scram.Hash{scram.SHA1, scram.SHA256, scram.SHA512, scram.SHA3_512}
 
@@ -90,29 +135,42 @@ func TestNames(t *testing.T) {
 }
 
 func TestAllHashes(t *testing.T) {
-	store := newStore(t, 4096, allHashes...)
+	cfg := newConfig(t, 4096, allHashes...)
 	for _, h := range allHashes {
-		t.Run(h.Name(), func(t *testing.T) {
-			m := scram.Mechanism{Hash: h, Store: store}
-			r := run(t, m, m, creds.Client{Authcid: "user", Password: "pencil"}, mech.Channel{}, mech.Channel{})
-			if r.srvErr != nil || r.cliErr != nil || !r.step.Done || !r.step.Verified {
-				t.Fatalf("server %v, client %v", r.srvErr, r.cliErr)
-			}
-		})
+		for _, plus := range []bool{false, true} {
+			m := scram.Mechanism{Hash: h, Plus: plus}
+			t.Run(m.Name(), func(t *testing.T) {
+				var ch mech.Channel
+				if plus {
+					ch = mech.Channel{Secure: true, Bindings: []mech.Binding{{Type: "tls-exporter", Data: []byte("ekm")}}}
+				}
+				r := run(t, cfg, m, m, creds.Client{Authcid: "user", Password: "pencil"}, ch, ch)
+				if r.srvErr != nil || r.cliErr != nil || !r.step.Done {
+					t.Fatalf("server %v, client %v", r.srvErr, r.cliErr)
+				}
+				p := r.step.Principal
+				if got, want := []string{p.Mechanism(), p.Account(), p.Authzid()}, []string{m.Name(), "user", ""}; !cmp.Equal(got, want) {
+					t.Errorf("principal %q, want %q", got, want)
+				}
+			})
+		}
 	}
 }
 
 // TestUnknownUser: an unknown user and a wrong password fail the same way:
 // same number of steps, same error, same e= value.
 func TestUnknownUser(t *testing.T) {
-	store := newStore(t, 4096, scram.SHA256)
-	m := scram.Mechanism{Hash: scram.SHA256, Store: store}
-	wrong := run(t, m, m, creds.Client{Authcid: "user", Password: "wrong"}, mech.Channel{}, mech.Channel{})
-	unknown := run(t, m, m, creds.Client{Authcid: "nobody", Password: "pencil"}, mech.Channel{}, mech.Channel{})
+	cfg := newConfig(t, 4096, scram.SHA256)
+	m := scram.Mechanism{Hash: scram.SHA256}
+	wrong := run(t, cfg, m, m, creds.Client{Authcid: "user", Password: "wrong"}, mech.Channel{}, mech.Channel{})
+	unknown := run(t, cfg, m, m, creds.Client{Authcid: "nobody", Password: "pencil"}, mech.Channel{}, mech.Channel{})
 	for name, r := range map[string]result{"wrong password": wrong, "unknown user": unknown} {
-		if !errors.Is(r.srvErr, mech.ErrAuthFailed) {
-			t.Errorf("%s: server error %v, want ErrAuthFailed", name, r.srvErr)
-		}
+		t.Run(name, func(t *testing.T) {
+			checkInvalidProof(t, r.srvErr)
+			if r.step.Done || r.step.Principal != nil {
+				t.Errorf("step %+v", r.step)
+			}
+		})
 	}
 	if wrong.srvErr.Error() != unknown.srvErr.Error() {
 		t.Errorf("errors differ: %q vs %q", wrong.srvErr, unknown.srvErr)
@@ -124,39 +182,60 @@ func TestUnknownUser(t *testing.T) {
 		t.Errorf("e= values: %q vs %q", wrong.sentFinal, unknown.sentFinal)
 	}
 
-	// The mock salt is stable for a user and differs between users, and
-	// the iteration count is the configured one.
+	// An unknown user's mock keys take the store's shape: its salt length
+	// and iteration count. The mock salt is stable for a user, for every
+	// spelling of the name and across restarts with the same Verifier
+	// secret, and differs between users and between secrets.
 	secret := []byte("server secret")
-	m = scram.Mechanism{Hash: scram.SHA256, Secret: secret, MockIterations: 10000}
-	first := func(user string) string {
-		srv := session.NewServer(m, mech.Channel{}, nil)
-		step, err := srv.StartInitial(ctx, []byte("n,,n="+user+",r=abc"))
+	keys := newKeys(t, "pencil", 10000, scram.SHA256)
+	store := &creds.MemoryStore{}
+	if err := store.Add(creds.Account{Name: "user", SCRAM: keys}); err != nil {
+		t.Fatal(err)
+	}
+	first := func(secret []byte, user string) string {
+		t.Helper()
+		cfg := &session.Config{Verifier: &creds.Verifier{Store: store, Secret: secret}}
+		step, err := serverFirstStep(scram.Mechanism{}, cfg, mech.Channel{}, "n,,n="+user+",r=abc")
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := string(step.Challenge)
 		return s[strings.Index(s, ",s="):]
 	}
-	if a, b := first("alice"), first("alice"); a != b {
+	if a, b := first(secret, "alice"), first(secret, "alice"); a != b {
 		t.Errorf("mock salt not stable: %s vs %s", a, b)
 	}
-	if a, b := first("alice"), first("bob"); a == b {
+	if a, b := first(secret, "alice"), first(append([]byte(nil), secret...), "al\u00ADice"); a != b {
+		t.Errorf("mock salt differs for another spelling or another Verifier with the secret: %s vs %s", a, b)
+	}
+	if a, b := first(secret, "alice"), first(secret, "bob"); a == b {
 		t.Errorf("mock salts equal for two users: %s", a)
 	}
-	if !strings.HasSuffix(first("alice"), ",i=10000") {
-		t.Errorf("mock iterations: %s", first("alice"))
+	if a, b := first(secret, "alice"), first([]byte("another secret"), "alice"); a == b {
+		t.Errorf("mock salts equal for two secrets: %s", a)
+	}
+	if !strings.HasSuffix(first(secret, "alice"), ",i=10000") {
+		t.Errorf("mock iterations: %s", first(secret, "alice"))
+	}
+	real, mock := first(secret, "user"), first(secret, "alice")
+	if len(real) != len(mock) {
+		t.Errorf("mock salt %s and real salt %s differ in length", mock, real)
 	}
 }
 
 // serverFirstStep feeds a client-first message to a server.
-func serverFirstStep(m scram.Mechanism, ch mech.Channel, msg string) (session.Step, error) {
-	return session.NewServer(m, ch, nil).StartInitial(ctx, []byte(msg))
+func serverFirstStep(m scram.Mechanism, cfg *session.Config, ch mech.Channel, msg string) (session.Step, error) {
+	srv, err := session.NewServer(m, ch, cfg)
+	if err != nil {
+		return session.Step{}, err
+	}
+	return srv.StartInitial(ctx, []byte(msg))
 }
 
 func TestServerFirstErrors(t *testing.T) {
-	store := newStore(t, 4096, scram.SHA256)
-	plain := scram.Mechanism{Store: store}
-	plus := scram.Mechanism{Store: store, Plus: true}
+	cfg := newConfig(t, 4096, scram.SHA256)
+	plain := scram.Mechanism{}
+	plus := scram.Mechanism{Plus: true}
 	bound := mech.Channel{Secure: true, Bindings: []mech.Binding{{Type: "tls-exporter", Data: []byte("ekm")}}}
 	tests := []struct {
 		name   string
@@ -190,7 +269,7 @@ func TestServerFirstErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			step, err := serverFirstStep(tc.m, tc.ch, tc.msg)
+			step, err := serverFirstStep(tc.m, cfg, tc.ch, tc.msg)
 			var fe *mech.FailureError
 			if !errors.As(err, &fe) || !errors.Is(err, tc.err) || step.Done {
 				t.Fatalf("got %v, want a FailureError wrapping %v", err, tc.err)
@@ -203,7 +282,7 @@ func TestServerFirstErrors(t *testing.T) {
 	// "y" is fine when the server has no binding to offer, and extensions
 	// are ignored.
 	for _, msg := range []string{"y,,n=user,r=abc", "n,,n=user,r=abc,x=ext", "n,a=user,n=user,r=abc"} {
-		if _, err := serverFirstStep(plain, mech.Channel{}, msg); err != nil {
+		if _, err := serverFirstStep(plain, cfg, mech.Channel{}, msg); err != nil {
 			t.Errorf("%q: %v", msg, err)
 		}
 	}
@@ -211,10 +290,13 @@ func TestServerFirstErrors(t *testing.T) {
 
 // clientFinalCase runs a good client-first, then lets mutate change the
 // client-final message before the server sees it.
-func clientFinalCase(t *testing.T, m scram.Mechanism, ch mech.Channel, mutate func(string) string) (session.Step, error) {
+func clientFinalCase(t *testing.T, cfg *session.Config, m scram.Mechanism, ch mech.Channel, mutate func(string) string) (session.Step, error) {
 	t.Helper()
 	cli := session.NewClient(scram.Mechanism{Hash: m.Hash, Plus: m.Plus}, creds.Client{Authcid: "user", Password: "pencil"}, ch, nil)
-	srv := session.NewServer(m, ch, nil)
+	srv, err := session.NewServer(m, ch, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ir, _, err := cli.Start(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -231,8 +313,8 @@ func clientFinalCase(t *testing.T, m scram.Mechanism, ch mech.Channel, mutate fu
 }
 
 func TestClientFinalErrors(t *testing.T) {
-	store := newStore(t, 4096, scram.SHA256)
-	m := scram.Mechanism{Store: store}
+	cfg := newConfig(t, 4096, scram.SHA256)
+	m := scram.Mechanism{}
 	replaceAttr := func(name, val string) func(string) string {
 		return func(s string) string {
 			parts := strings.Split(s, ",")
@@ -270,9 +352,9 @@ func TestClientFinalErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			step, err := clientFinalCase(t, m, mech.Channel{}, tc.mutate)
+			step, err := clientFinalCase(t, cfg, m, mech.Channel{}, tc.mutate)
 			var fe *mech.FailureError
-			if !errors.As(err, &fe) || step.Done || step.Creds != nil {
+			if !errors.As(err, &fe) || step.Done || step.Principal != nil {
 				t.Fatalf("got %+v, %v; want a FailureError", step, err)
 			}
 			if diff := cmp.Diff("e="+tc.evalue, string(fe.Data)); diff != "" {
@@ -280,41 +362,42 @@ func TestClientFinalErrors(t *testing.T) {
 			}
 		})
 	}
-	step, err := clientFinalCase(t, m, mech.Channel{}, func(s string) string {
+	step, err := clientFinalCase(t, cfg, m, mech.Channel{}, func(s string) string {
 		i := strings.Index(s, ",p=")
 		return s[:i] + ",x=ext" + s[i:]
 	})
 	// The proof covers the message without the proof, so an extension
 	// added in transit changes AuthMessage and the proof fails.
-	if !errors.Is(err, mech.ErrAuthFailed) || step.Done {
-		t.Errorf("extension changes AuthMessage: got %v, want ErrAuthFailed", err)
+	checkInvalidProof(t, err)
+	if step.Done {
+		t.Errorf("extension changes AuthMessage: done")
 	}
 }
 
 func TestChannelBinding(t *testing.T) {
-	store := newStore(t, 4096, scram.SHA256)
+	cfg := newConfig(t, 4096, scram.SHA256)
 	ch := mech.Channel{Secure: true, Bindings: []mech.Binding{{Type: "tls-exporter", Data: []byte("0123456789abcdef0123456789abcdef")}}}
 	other := mech.Channel{Secure: true, Bindings: []mech.Binding{{Type: "tls-exporter", Data: []byte("fedcba9876543210fedcba9876543210")}}}
 	c := creds.Client{Authcid: "user", Password: "pencil"}
-	plus := scram.Mechanism{Store: store, Plus: true}
-	plain := scram.Mechanism{Store: store}
+	plus := scram.Mechanism{Plus: true}
+	plain := scram.Mechanism{}
 
-	r := run(t, plus, plus, c, ch, ch)
-	if r.srvErr != nil || r.cliErr != nil || !r.step.Done {
+	r := run(t, cfg, plus, plus, c, ch, ch)
+	if r.srvErr != nil || r.cliErr != nil || !r.step.Done || r.step.Principal.Mechanism() != "SCRAM-SHA-256-PLUS" {
 		t.Fatalf("PLUS: server %v, client %v", r.srvErr, r.cliErr)
 	}
-	r = run(t, plus, plus, c, ch, other)
+	r = run(t, cfg, plus, plus, c, ch, other)
 	if !errors.Is(r.srvErr, mech.ErrAuthFailed) || !bytes.Equal(r.sentFinal, []byte("e=channel-bindings-dont-match")) {
 		t.Errorf("mismatched binding: %v, %q", r.srvErr, r.sentFinal)
 	}
 	// A client that can bind, running a non-PLUS mechanism, sends "y"; a
 	// server that has bindings refuses it.
-	r = run(t, plain, plain, c, ch, ch)
+	r = run(t, cfg, plain, plain, c, ch, ch)
 	if !bytes.Equal(r.sentFinal, []byte("e=server-does-support-channel-binding")) {
 		t.Errorf("downgrade: %v, %q", r.srvErr, r.sentFinal)
 	}
 	// ...and one that has none accepts it.
-	r = run(t, plain, plain, c, mech.Channel{}, ch)
+	r = run(t, cfg, plain, plain, c, mech.Channel{}, ch)
 	if r.srvErr != nil || r.cliErr != nil {
 		t.Errorf("y without server binding: %v %v", r.srvErr, r.cliErr)
 	}
@@ -410,7 +493,7 @@ func TestClientHostileServer(t *testing.T) {
 func TestClientChecksServer(t *testing.T) {
 	v := loadVectors(t)[1]
 	prepare := func() *session.Client {
-		_, cliMech := vectorMechs(t, v)
+		_, cliMech, _ := vectorMechs(t, v)
 		cli := session.NewClient(cliMech, creds.Client{Authcid: v.User, Password: v.Password}, mech.Channel{}, nil)
 		if _, _, err := cli.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -441,7 +524,7 @@ func TestClientChecksServer(t *testing.T) {
 		t.Errorf("wrong v= challenge: %v", err)
 	}
 	// A client that never got server-first cannot succeed.
-	_, cliMech := vectorMechs(t, v)
+	_, cliMech, _ := vectorMechs(t, v)
 	c2 := session.NewClient(cliMech, creds.Client{Authcid: v.User, Password: v.Password}, mech.Channel{}, nil)
 	if _, _, err := c2.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -452,13 +535,16 @@ func TestClientChecksServer(t *testing.T) {
 }
 
 func TestAuthzid(t *testing.T) {
-	store := newStore(t, 4096, scram.SHA256)
-	m := scram.Mechanism{Store: store}
+	cfg := newConfig(t, 4096, scram.SHA256)
+	m := scram.Mechanism{}
 	for _, tc := range []struct {
 		authzid string
 		ok      bool
-	}{{"", true}, {"user", true}, {"admin", false}, {"a,b=c", false}} {
-		srv := session.NewServer(m, mech.Channel{}, nil)
+	}{{"", true}, {"user", true}, {"us\u00ADer", true}, {"admin", false}, {"a,b=c", false}} {
+		srv, err := session.NewServer(m, mech.Channel{}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
 		cli := session.NewClient(m, creds.Client{Authcid: "user", Password: "pencil", Authzid: tc.authzid}, mech.Channel{}, nil)
 		ir, _, _ := cli.Start(ctx)
 		if tc.authzid == "a,b=c" && !bytes.HasPrefix(ir, []byte("n,a=a=2Cb=3Dc,")) {
@@ -470,11 +556,12 @@ func TestAuthzid(t *testing.T) {
 		}
 		resp, _ := cli.Next(ctx, step.Challenge)
 		step, err = srv.Next(ctx, resp)
-		if tc.ok && (err != nil || step.Creds.Authzid() != tc.authzid) {
-			t.Errorf("authzid %q: %v", tc.authzid, err)
+		// An authzid that names the account itself is no authzid.
+		if tc.ok && (err != nil || step.Principal.Authzid() != "" || step.Principal.Effective() != "user") {
+			t.Errorf("authzid %q: %v, %v", tc.authzid, step.Principal, err)
 		}
-		if !tc.ok && !errors.Is(err, creds.ErrUnauthorized) {
-			t.Errorf("authzid %q: %v, want ErrUnauthorized", tc.authzid, err)
+		if !tc.ok && (!errors.Is(err, creds.ErrUnauthorized) || step.Done || step.Principal != nil) {
+			t.Errorf("authzid %q: %+v, %v, want ErrUnauthorized", tc.authzid, step, err)
 		}
 	}
 }
@@ -482,28 +569,53 @@ func TestAuthzid(t *testing.T) {
 func TestSASLprepClient(t *testing.T) {
 	// The server's keys are of the prepared password; the client prepares
 	// "pen\u00ADcil" to "pencil" unless told not to.
-	store := newStore(t, 4096, scram.SHA256)
-	srv := scram.Mechanism{Store: store}
+	cfg := newConfig(t, 4096, scram.SHA256)
+	srv := scram.Mechanism{}
 	c := creds.Client{Authcid: "us\u00ADer", Password: "pen\u00ADcil"}
-	if r := run(t, srv, scram.Mechanism{}, c, mech.Channel{}, mech.Channel{}); r.srvErr != nil || r.cliErr != nil {
+	r := run(t, cfg, srv, scram.Mechanism{}, c, mech.Channel{}, mech.Channel{})
+	if r.srvErr != nil || r.cliErr != nil || r.step.Principal.Account() != "user" {
 		t.Errorf("prepared: %v %v", r.srvErr, r.cliErr)
 	}
-	if r := run(t, srv, scram.Mechanism{NoPrepPassword: true}, c, mech.Channel{}, mech.Channel{}); !errors.Is(r.srvErr, mech.ErrAuthFailed) {
-		t.Errorf("NoPrepPassword: %v", r.srvErr)
+	r = run(t, cfg, srv, scram.Mechanism{NoPrepPassword: true}, c, mech.Channel{}, mech.Channel{})
+	checkInvalidProof(t, r.srvErr)
+	// The server prepares the user name itself, through the store: a
+	// client that does not still logs in to the account.
+	r = run(t, cfg, srv, scram.Mechanism{NoPrepUser: true}, c, mech.Channel{}, mech.Channel{})
+	if r.srvErr != nil || r.cliErr != nil || r.step.Principal.Account() != "user" {
+		t.Errorf("NoPrepUser: %v %v", r.srvErr, r.cliErr)
 	}
-	if r := run(t, srv, scram.Mechanism{NoPrepUser: true}, c, mech.Channel{}, mech.Channel{}); !errors.Is(r.srvErr, mech.ErrAuthFailed) {
-		t.Errorf("NoPrepUser: %v", r.srvErr)
+	// ...but not to an account that opted out of SASLprep.
+	raw, err := creds.DeriveSCRAMKeys("SHA-256", "pencil", nil, 4096, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noprep := configOf(t, creds.Account{Name: "user", SCRAM: []creds.SCRAMKeys{raw}, NoPrep: true})
+	r = run(t, noprep, srv, scram.Mechanism{NoPrepUser: true}, c, mech.Channel{}, mech.Channel{})
+	checkInvalidProof(t, r.srvErr)
+	r = run(t, noprep, srv, scram.Mechanism{}, creds.Client{Authcid: "user", Password: "pencil"}, mech.Channel{}, mech.Channel{})
+	if r.srvErr != nil || r.cliErr != nil {
+		t.Errorf("NoPrep account, exact name: %v %v", r.srvErr, r.cliErr)
+	}
+
+	// U+2168 ROMAN NUMERAL NINE is "IX" after SASLprep: sent prepared or
+	// not, it logs in to the account IX, by that name.
+	nine := configOf(t, creds.Account{Name: "IX", SCRAM: newKeys(t, "pencil", 4096, scram.SHA256)})
+	for _, cli := range []scram.Mechanism{{}, {NoPrepUser: true}} {
+		r := run(t, nine, srv, cli, creds.Client{Authcid: "\u2168", Password: "pencil"}, mech.Channel{}, mech.Channel{})
+		if r.srvErr != nil || r.cliErr != nil || r.step.Principal.Account() != "IX" {
+			t.Errorf("\u2168 (NoPrepUser %v): %v %v", cli.NoPrepUser, r.srvErr, r.cliErr)
+		}
 	}
 }
 
 func TestKeyCache(t *testing.T) {
-	store := newStore(t, 4096, scram.SHA256)
+	cfg := newConfig(t, 4096, scram.SHA256)
 	cache := &scram.KeyCache{Max: 2}
 	cli := scram.Mechanism{Cache: cache}
-	srv := scram.Mechanism{Store: store}
+	srv := scram.Mechanism{}
 	c := creds.Client{Authcid: "user", Password: "pencil"}
 	for i := 0; i < 3; i++ {
-		if r := run(t, srv, cli, c, mech.Channel{}, mech.Channel{}); r.srvErr != nil || r.cliErr != nil {
+		if r := run(t, cfg, srv, cli, c, mech.Channel{}, mech.Channel{}); r.srvErr != nil || r.cliErr != nil {
 			t.Fatalf("run %d: %v %v", i, r.srvErr, r.cliErr)
 		}
 	}
@@ -511,99 +623,150 @@ func TestKeyCache(t *testing.T) {
 		t.Errorf("cache holds %d entries, want 1", cache.Len())
 	}
 	// A wrong password is a different entry and still fails.
-	if r := run(t, srv, cli, creds.Client{Authcid: "user", Password: "x"}, mech.Channel{}, mech.Channel{}); !errors.Is(r.srvErr, mech.ErrAuthFailed) {
-		t.Errorf("wrong password with cache: %v", r.srvErr)
-	}
+	r := run(t, cfg, srv, cli, creds.Client{Authcid: "user", Password: "x"}, mech.Channel{}, mech.Channel{})
+	checkInvalidProof(t, r.srvErr)
 	for _, pw := range []string{"a", "b", "c"} {
-		run(t, srv, cli, creds.Client{Authcid: "user", Password: pw}, mech.Channel{}, mech.Channel{})
+		run(t, cfg, srv, cli, creds.Client{Authcid: "user", Password: pw}, mech.Channel{}, mech.Channel{})
 	}
 	if cache.Len() != 2 {
 		t.Errorf("cache holds %d entries, want its Max, 2", cache.Len())
 	}
 }
 
-func TestParseStored(t *testing.T) {
+// TestStoredKeyFormats: keys read from a Dovecot or RFC 5803 string, as
+// stored by Dovecot, gsasl --mkpasswd or PostgreSQL, serve the RFC 5802
+// exchange byte for byte.
+func TestStoredKeyFormats(t *testing.T) {
 	v := loadVectors(t)[0]
-	want := scram.Keys{Salt: unb64(t, v.Salt), Iterations: 4096, StoredKey: unb64(t, v.StoredKey), ServerKey: unb64(t, v.ServerKey)}
 	for _, s := range []string{
 		"{SCRAM-SHA-1}4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=",
 		"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:D+CSWLOshSulAsxiupA+qs2/fTE=",
 	} {
-		h, k, err := scram.ParseStored(s)
+		k, err := creds.ParseSCRAMKeys(s)
 		if err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
-		if h.Name() != scram.SHA1.Name() {
-			t.Errorf("%s: hash %s", s, h.Name())
+		if h, plus, ok := scram.HashByName("SCRAM-" + k.Hash); !ok || plus || h.Name() != scram.SHA1.Name() {
+			t.Errorf("%s: hash %q is not SCRAM-SHA-1's", s, k.Hash)
 		}
-		if diff := cmp.Diff(want, k); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", s, diff)
+		srvMech, cliMech, ver := vectorMechsWith(t, v, k)
+		cfg := &session.Config{Verifier: ver}
+		srv, err := session.NewServer(srvMech, mech.Channel{}, cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if got := want.Format(scram.SHA1); got != "{SCRAM-SHA-1}4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=" {
-		t.Errorf("Format: %s", got)
-	}
-	if got := want.FormatRFC5803(scram.SHA1); got != "SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:D+CSWLOshSulAsxiupA+qs2/fTE=" {
-		t.Errorf("FormatRFC5803: %s", got)
-	}
-	for _, bad := range []string{
-		"", "{SCRAM-SHA-1}", "{SCRAM-SHA-1}4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=",
-		"{SCRAM-SHA-256}4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=", // key sizes
-		"{SCRAM-MD5}4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=",
-		"{SCRAM-SHA-1-PLUS}4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=",
-		"{SCRAM-SHA-1}0,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=",
-		"{SCRAM-SHA-1}-1,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=",
-		"{SCRAM-SHA-1}99999999999,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=",
-		"{SCRAM-SHA-1}4096,,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=",
-		"{SCRAM-SHA-1}4096,!!!,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=",
-		"SCRAM-SHA-1$4096:QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=",
-		"SCRAM-SHA-1$4096$QSXCR+Q6sek8bf92$6dlGYMOdZcOPutkcNY8U2g7vK9Y=:D+CSWLOshSulAsxiupA+qs2/fTE=",
-	} {
-		if _, _, err := scram.ParseStored(bad); !errors.Is(err, scram.ErrBadKeys) {
-			t.Errorf("%q: %v, want ErrBadKeys", bad, err)
+		cli := session.NewClient(cliMech, creds.Client{Authcid: v.User, Password: v.Password}, mech.Channel{}, nil)
+		ir, _, _ := cli.Start(ctx)
+		step, err := srv.StartInitial(ctx, ir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "server-first", v.ServerFirst, step.Challenge)
+		resp, _ := cli.Next(ctx, step.Challenge)
+		step, err = srv.Next(ctx, resp)
+		if err != nil || !step.Done {
+			t.Fatalf("%s: %+v, %v", s, step, err)
+		}
+		check(t, "server-final", v.ServerFinal, step.Final)
+		if err := cli.SuccessData(ctx, step.Final); err != nil || step.Principal.Account() != v.User {
+			t.Errorf("%s: %v, %v", s, step.Principal, err)
 		}
 	}
 }
 
-func TestUpgrade(t *testing.T) {
-	plainRes, err := mech.Plain{}.ServerAttempt(ctx, &mech.ServerInput{Pairs: []mech.Pair{{Initial: true, Response: []byte("\x00user\x00pencil")}}})
+// TestPlainAndSCRAM: one account record serves PLAIN and SCRAM. Keys
+// derived from the password a PLAIN login checked (what a server does to
+// move its users to SCRAM) let the user log in with SCRAM.
+func TestPlainAndSCRAM(t *testing.T) {
+	pw, err := creds.HashPassword("pencil", testHasher)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &scram.MemoryStore{}
-	if err := scram.Upgrade(ctx, store, plainRes.Creds, 4096, scram.SHA1, scram.SHA256); err != nil {
+	plainOnly := configOf(t, creds.Account{Name: "user", Password: pw})
+	srv, err := session.NewServer(mech.Plain{}, mech.Channel{}, plainOnly)
+	if err != nil {
 		t.Fatal(err)
 	}
+	step, err := srv.StartInitial(ctx, []byte("\x00user\x00pencil"))
+	if err != nil || !step.Done || step.Principal.Account() != "user" {
+		t.Fatalf("PLAIN: %+v, %v", step, err)
+	}
+	// No SCRAM keys yet: a SCRAM server cannot be built.
+	if _, err := session.NewServer(scram.Mechanism{}, mech.Channel{}, plainOnly); !errors.Is(err, creds.ErrMisconfigured) {
+		t.Errorf("SCRAM without keys: %v, want ErrMisconfigured", err)
+	}
+
+	both := configOf(t, creds.Account{Name: "user", Password: pw, SCRAM: newKeys(t, "pencil", 4096, scram.SHA1, scram.SHA256)})
 	for _, h := range []scram.Hash{scram.SHA1, scram.SHA256} {
-		m := scram.Mechanism{Hash: h, Store: store}
-		if r := run(t, m, m, creds.Client{Authcid: "user", Password: "pencil"}, mech.Channel{}, mech.Channel{}); r.srvErr != nil || r.cliErr != nil {
+		m := scram.Mechanism{Hash: h}
+		if r := run(t, both, m, m, creds.Client{Authcid: "user", Password: "pencil"}, mech.Channel{}, mech.Channel{}); r.srvErr != nil || r.cliErr != nil || r.step.Principal.Account() != "user" {
 			t.Errorf("%s after upgrade: %v %v", h.Name(), r.srvErr, r.cliErr)
 		}
 	}
-	verified := creds.NewVerifiedServer("SCRAM-SHA-256", "user", "")
-	if err := scram.Upgrade(ctx, store, verified, 4096, scram.SHA256); err == nil {
-		t.Error("upgrade from credentials without a password succeeded")
+	srv, err = session.NewServer(mech.Plain{}, mech.Channel{}, both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if step, err := srv.StartInitial(ctx, []byte("\x00user\x00pencil")); err != nil || !step.Done {
+		t.Errorf("PLAIN after upgrade: %+v, %v", step, err)
+	}
+	// Keys for SHA-1 and SHA-256 do not make SCRAM-SHA-512 possible.
+	if _, err := session.NewServer(scram.Mechanism{Hash: scram.SHA512}, mech.Channel{}, both); !errors.Is(err, creds.ErrMisconfigured) {
+		t.Errorf("SCRAM-SHA-512 with SHA-1 and SHA-256 keys: %v, want ErrMisconfigured", err)
 	}
 }
+
+// identityFunc is a Store whose lookups return what f returns.
+type identityFunc func(name string) (creds.Identity, error)
+
+func (f identityFunc) Lookup(_ context.Context, name string) (creds.Identity, error) { return f(name) }
+func (f identityFunc) Profile() creds.Profile {
+	return creds.Profile{SCRAM: []creds.SCRAMShape{{Hash: "SHA-256", SaltLen: 16, Iterations: 4096}}}
+}
+
+// keysIdentity is an account with the given keys, whatever hash they are
+// asked for.
+type keysIdentity struct{ keys creds.SCRAMKeys }
+
+func (k keysIdentity) AccountName() string                      { return "user" }
+func (k keysIdentity) SCRAMKeys(string) (creds.SCRAMKeys, bool) { return k.keys, true }
 
 // TestStoreErrors: a store failure aborts the exchange; it is not turned
-// into an unknown user.
+// into an unknown user. Keys that cannot be used are.
 func TestStoreErrors(t *testing.T) {
 	boom := errors.New("database down")
-	m := scram.Mechanism{Store: storeFunc(func(context.Context, scram.Hash, string) (scram.Keys, error) { return scram.Keys{}, boom })}
-	if _, err := serverFirstStep(m, mech.Channel{}, "n,,n=user,r=abc"); !errors.Is(err, boom) {
-		t.Errorf("got %v", err)
+	cfgOf := func(s creds.Store) *session.Config { return &session.Config{Verifier: &creds.Verifier{Store: s}} }
+	failing := cfgOf(identityFunc(func(string) (creds.Identity, error) { return nil, boom }))
+	step, err := serverFirstStep(scram.Mechanism{}, failing, mech.Channel{}, "n,,n=user,r=abc")
+	var fe *mech.FailureError
+	if !errors.Is(err, boom) || errors.Is(err, creds.ErrBadCredentials) || errors.As(err, &fe) || step.Challenge != nil {
+		t.Errorf("failing store: %v", err)
 	}
-	m.Store = storeFunc(func(context.Context, scram.Hash, string) (scram.Keys, error) { return scram.Keys{Iterations: 1}, nil })
-	if _, err := serverFirstStep(m, mech.Channel{}, "n,,n=user,r=abc"); !errors.Is(err, scram.ErrBadKeys) {
-		t.Errorf("bad keys from store: %v", err)
+	// Malformed keys from a store are no keys: the exchange fails at the
+	// proof, as for an unknown user, even with the right password.
+	good := newKeys(t, "pencil", 4096, scram.SHA256)[0]
+	short := good
+	short.StoredKey = short.StoredKey[:10]
+	for name, k := range map[string]creds.SCRAMKeys{
+		"no salt":          {Hash: "SHA-256", Iterations: 4096, StoredKey: good.StoredKey, ServerKey: good.ServerKey},
+		"zero iterations":  {Hash: "SHA-256", Salt: good.Salt, StoredKey: good.StoredKey, ServerKey: good.ServerKey},
+		"short stored key": short,
+	} {
+		cfg := cfgOf(identityFunc(func(string) (creds.Identity, error) { return keysIdentity{k}, nil }))
+		r := run(t, cfg, scram.Mechanism{}, scram.Mechanism{}, creds.Client{Authcid: "user", Password: "pencil"}, mech.Channel{}, mech.Channel{})
+		t.Run(name, func(t *testing.T) { checkInvalidProof(t, r.srvErr) })
 	}
-}
-
-type storeFunc func(context.Context, scram.Hash, string) (scram.Keys, error)
-
-func (f storeFunc) Keys(ctx context.Context, h scram.Hash, u string) (scram.Keys, error) {
-	return f(ctx, h, u)
+	// Keys of another hash are a misconfiguration of the store.
+	sha1 := newKeys(t, "pencil", 4096, scram.SHA1)[0]
+	wrongHash := cfgOf(identityFunc(func(string) (creds.Identity, error) { return keysIdentity{sha1}, nil }))
+	if _, err := serverFirstStep(scram.Mechanism{}, wrongHash, mech.Channel{}, "n,,n=user,r=abc"); !errors.Is(err, creds.ErrMisconfigured) {
+		t.Errorf("SHA-1 keys for SCRAM-SHA-256: %v, want ErrMisconfigured", err)
+	}
+	// The keys as they should be log in.
+	right := cfgOf(identityFunc(func(string) (creds.Identity, error) { return keysIdentity{good}, nil }))
+	if r := run(t, right, scram.Mechanism{}, scram.Mechanism{}, creds.Client{Authcid: "user", Password: "pencil"}, mech.Channel{}, mech.Channel{}); r.srvErr != nil || r.cliErr != nil {
+		t.Errorf("good keys: %v %v", r.srvErr, r.cliErr)
+	}
 }
 
 func TestNonceSource(t *testing.T) {
@@ -623,32 +786,138 @@ func TestNonceSource(t *testing.T) {
 	}
 }
 
-func TestIdentity(t *testing.T) {
+// TestSCRAMAccount: an account that holds only SCRAM keys serves PLAIN,
+// checked against the keys, but not CRAM-MD5, which needs the password in
+// the clear.
+func TestSCRAMAccount(t *testing.T) {
 	v := loadVectors(t)[1]
-	k := scram.Keys{Salt: unb64(t, v.Salt), Iterations: v.Iterations, StoredKey: unb64(t, v.StoredKey), ServerKey: unb64(t, v.ServerKey)}
-	id := scram.Identity{Name: "user", Hash: scram.SHA256, Keys: k}
-	if err := id.Compare("pencil"); err != nil {
-		t.Errorf("right password: %v", err)
-	}
-	for _, pw := range []string{"", "pencil2", "Pencil"} {
-		if err := id.Compare(pw); !errors.Is(err, creds.ErrBadCredentials) {
-			t.Errorf("%q: %v", pw, err)
+	cfg := configOf(t, creds.Account{Name: "user", SCRAM: []creds.SCRAMKeys{vectorKeys(t, v)}})
+	for _, tc := range []struct {
+		password string
+		ok       bool
+	}{{"pencil", true}, {"pen\u00ADcil", true}, {"pencil2", false}, {"Pencil", false}} {
+		srv, err := session.NewServer(mech.Plain{}, mech.Channel{}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		step, err := srv.StartInitial(ctx, []byte("\x00user\x00"+tc.password))
+		if tc.ok && (err != nil || step.Principal.Account() != "user") {
+			t.Errorf("PLAIN %q against SCRAM keys: %v", tc.password, err)
+		}
+		if !tc.ok && (!errors.Is(err, creds.ErrBadCredentials) || step.Done) {
+			t.Errorf("PLAIN %q against SCRAM keys: %v, want ErrBadCredentials", tc.password, err)
 		}
 	}
-	if _, ok := id.Secret(); ok {
-		t.Error("SCRAM identity has a clear secret")
+	if _, err := session.NewServer(mech.CRAMMD5{}, mech.Channel{}, cfg); !errors.Is(err, creds.ErrMisconfigured) {
+		t.Errorf("CRAM-MD5 with SCRAM keys only: %v, want ErrMisconfigured", err)
 	}
-	// PLAIN credentials verify against it.
-	res, err := mech.Plain{}.ServerAttempt(ctx, &mech.ServerInput{Pairs: []mech.Pair{{Initial: true, Response: []byte("\x00user\x00pencil")}}})
-	if err != nil {
-		t.Fatal(err)
+	// Keys that do not fit their hash are refused by the store.
+	bad := vectorKeys(t, v)
+	bad.Hash = "SHA-1"
+	var store creds.MemoryStore
+	if err := store.Add(creds.Account{Name: "user", SCRAM: []creds.SCRAMKeys{bad}}); !errors.Is(err, creds.ErrMisconfigured) {
+		t.Errorf("SHA-256 keys as SHA-1: %v, want ErrMisconfigured", err)
 	}
-	if err := res.Creds.Verify(id); err != nil {
-		t.Errorf("PLAIN against SCRAM keys: %v", err)
+}
+
+// TestCheckConfig: a SCRAM server needs a store with keys for its hash.
+func TestCheckConfig(t *testing.T) {
+	sha1Only := newConfig(t, 4096, scram.SHA1)
+	sha256 := newConfig(t, 4096, scram.SHA256)
+	for _, tc := range []struct {
+		name string
+		m    scram.Mechanism
+		cfg  *session.Config
+		ok   bool
+	}{
+		{"no Verifier", scram.Mechanism{}, nil, false},
+		{"Verifier without store", scram.Mechanism{}, &session.Config{Verifier: &creds.Verifier{}}, false},
+		{"empty store", scram.Mechanism{}, configOf(t), false},
+		{"SHA-1 keys only", scram.Mechanism{Hash: scram.SHA256}, sha1Only, false},
+		{"SHA-1 keys only, PLUS", scram.Mechanism{Hash: scram.SHA256, Plus: true}, sha1Only, false},
+		{"passwords only", scram.Mechanism{}, configOf(t, creds.Account{Name: "user", Password: "{PLAIN}pencil"}), false},
+		{"SHA-1 keys for SHA-1", scram.Mechanism{Hash: scram.SHA1}, sha1Only, true},
+		{"SHA-256 keys", scram.Mechanism{}, sha256, true},
+		{"SHA-256 keys, PLUS", scram.Mechanism{Plus: true}, sha256, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var in mech.ServerInput
+			if tc.cfg != nil {
+				in.Verifier = tc.cfg.Verifier
+			}
+			err := tc.m.CheckConfig(&in)
+			_, serr := session.NewServer(tc.m, mech.Channel{}, tc.cfg)
+			if tc.ok {
+				if err != nil || serr != nil {
+					t.Fatalf("CheckConfig = %v, NewServer = %v; want nil", err, serr)
+				}
+				return
+			}
+			for _, e := range []error{err, serr} {
+				if !errors.Is(e, creds.ErrMisconfigured) || !strings.Contains(e.Error(), tc.m.Name()) {
+					t.Errorf("%v: want an error wrapping ErrMisconfigured that names %s", e, tc.m.Name())
+				}
+			}
+		})
 	}
-	bad := scram.Identity{Name: "user", Hash: scram.SHA1, Keys: k}
-	if err := bad.Compare("pencil"); !errors.Is(err, creds.ErrBadCredentials) {
-		t.Errorf("keys of the wrong size: %v", err)
+}
+
+// TestServerError: the client reports the e= values of RFC 5802 as they
+// are, and any other as "unknown", which it does not repeat.
+func TestServerError(t *testing.T) {
+	for _, tc := range []struct{ data, want string }{
+		{"e=invalid-proof", "invalid-proof"},
+		{"e=unknown-user", "unknown-user"},
+		{"e=no-resources", "no-resources"},
+		{"e=other-error", "other-error"},
+		{"e=channel-bindings-dont-match", "channel-bindings-dont-match"},
+		{"e=made-up-error", "unknown"},
+		{"e=Invalid-Proof", "unknown"},
+		{"e=unknown", "unknown"},
+	} {
+		v := loadVectors(t)[1]
+		var got []string
+		// As the server-final data, as a server-first message and as
+		// failure data.
+		for _, how := range []string{"final", "server-first", "failure data"} {
+			_, cliMech, _ := vectorMechs(t, v)
+			cli := session.NewClient(cliMech, creds.Client{Authcid: v.User, Password: v.Password}, mech.Channel{}, nil)
+			if _, _, err := cli.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			switch how {
+			case "server-first":
+				_, err = cli.Next(ctx, []byte(tc.data))
+				if err == nil {
+					err = cli.Failure()
+				}
+			case "final":
+				if _, err := cli.Next(ctx, []byte(v.ServerFirst)); err != nil {
+					t.Fatal(err)
+				}
+				err = cli.SuccessData(ctx, []byte(tc.data))
+			default:
+				if _, err := cli.Next(ctx, []byte(v.ServerFirst)); err != nil {
+					t.Fatal(err)
+				}
+				err = cli.FailureData(ctx, []byte(tc.data))
+				if cli.Failure() != nil {
+					err = cli.Failure()
+				}
+			}
+			var se *scram.ServerError
+			if !errors.As(err, &se) || !errors.Is(err, mech.ErrAuthFailed) {
+				t.Fatalf("%s %q: %v, want a *ServerError", how, tc.data, err)
+			}
+			if tc.want == "unknown" && strings.Contains(se.Error(), strings.TrimPrefix(tc.data, "e=")) && tc.data != "e=unknown" {
+				t.Errorf("%s %q: error %q repeats the value", how, tc.data, se)
+			}
+			got = append(got, se.Value)
+		}
+		if diff := cmp.Diff([]string{tc.want, tc.want, tc.want}, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", tc.data, diff)
+		}
 	}
 }
 
@@ -659,7 +928,7 @@ func TestClientFailureData(t *testing.T) {
 		value string
 		err   error
 	}{{"e=invalid-proof", "invalid-proof", mech.ErrAuthFailed}, {"v=abc", "", mech.ErrInvalidChallenge}, {"e=", "", mech.ErrInvalidChallenge}} {
-		_, cliMech := vectorMechs(t, v)
+		_, cliMech, _ := vectorMechs(t, v)
 		cli := session.NewClient(cliMech, creds.Client{Authcid: v.User, Password: v.Password}, mech.Channel{}, nil)
 		cli.Start(ctx)
 		cli.Next(ctx, []byte(v.ServerFirst))

@@ -72,8 +72,8 @@ func bindingTypes(ch mech.Channel) []string {
 // TestTLS runs SCRAM-SHA-256-PLUS over real TLS 1.2 (tls-unique) and 1.3
 // (tls-exporter) connections, and with tls-server-end-point.
 func TestTLS(t *testing.T) {
-	store := newStore(t, 4096, scram.SHA256)
-	m := scram.Mechanism{Store: store, Plus: true}
+	cfg := newConfig(t, 4096, scram.SHA256)
+	m := scram.Mechanism{Plus: true}
 	c := creds.Client{Authcid: "user", Password: "pencil"}
 	for _, tc := range []struct {
 		name    string
@@ -85,8 +85,8 @@ func TestTLS(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ccs, scs, cert := tlsPair(t, tc.version)
-			cch := mech.TLSChannel(&ccs, nil)
-			sch := mech.TLSChannel(&scs, cert)
+			cch := mech.ClientTLSChannel(&ccs)
+			sch := mech.ServerTLSChannel(&scs, cert)
 			if got := bindingTypes(cch); !equal(got, tc.want) {
 				t.Errorf("client bindings %v, want %v", got, tc.want)
 			}
@@ -97,21 +97,28 @@ func TestTLS(t *testing.T) {
 				// Run with each binding type the client may choose first.
 				cli := cch
 				cli.Bindings = cch.Bindings[i:]
-				r := run(t, m, m, c, sch, cli)
+				r := run(t, cfg, m, m, c, sch, cli)
 				if r.srvErr != nil || r.cliErr != nil || !r.step.Done {
 					t.Errorf("%s: server %v, client %v", cli.Bindings[0].Type, r.srvErr, r.cliErr)
 				}
 			}
 			// Another connection's binding does not match.
 			other, _, _ := tlsPair(t, tc.version)
-			och := mech.TLSChannel(&other, nil)
-			if r := run(t, m, m, c, sch, och); !errors.Is(r.srvErr, mech.ErrAuthFailed) {
+			och := mech.ClientTLSChannel(&other)
+			if r := run(t, cfg, m, m, c, sch, och); !errors.Is(r.srvErr, mech.ErrAuthFailed) {
 				t.Errorf("foreign binding: %v", r.srvErr)
 			}
 			// Without its own certificate, the server has no
 			// tls-server-end-point.
-			if got := bindingTypes(mech.TLSChannel(&scs, nil)); len(got) != len(tc.want)-1 {
+			noCert := mech.ServerTLSChannel(&scs, nil)
+			if got := bindingTypes(noCert); !equal(got, tc.want[:len(tc.want)-1]) {
 				t.Errorf("server without cert: %v", got)
+			}
+			// ...so a client that binds to it is refused.
+			ep := cch
+			ep.Bindings = cch.Bindings[len(cch.Bindings)-1:]
+			if r := run(t, cfg, m, m, c, noCert, ep); !errors.Is(r.srvErr, mech.ErrAuthFailed) || string(r.sentFinal) != "e=unsupported-channel-binding-type" {
+				t.Errorf("tls-server-end-point to a server without cert: %v, %q", r.srvErr, r.sentFinal)
 			}
 		})
 	}

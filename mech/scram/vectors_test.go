@@ -56,102 +56,112 @@ func unb64(t testing.TB, s string) []byte {
 	return b
 }
 
-// vectorMechs returns a server and a client mechanism that replay v's
-// nonces, and the server's store.
-func vectorMechs(t testing.TB, v vector) (srv, cli scram.Mechanism) {
+// vectorKeys returns v's stored keys.
+func vectorKeys(t testing.TB, v vector) creds.SCRAMKeys {
 	t.Helper()
 	h, plus, ok := scram.HashByName(v.Mech)
 	if !ok || plus {
 		t.Fatalf("bad mechanism %q", v.Mech)
 	}
-	keys := scram.Keys{Salt: unb64(t, v.Salt), Iterations: v.Iterations, StoredKey: unb64(t, v.StoredKey), ServerKey: unb64(t, v.ServerKey)}
-	store := &scram.MemoryStore{}
-	if err := store.SetKeys(ctx, h, v.User, keys); err != nil {
-		t.Fatal(err)
-	}
-	srv = scram.Mechanism{Hash: h, Store: store, Rand: strings.NewReader(v.ServerNonce), NonceLen: len(v.ServerNonce)}
-	cli = scram.Mechanism{Hash: h, Rand: strings.NewReader(v.ClientNonce), NonceLen: len(v.ClientNonce)}
-	return srv, cli
+	return creds.SCRAMKeys{Hash: h.Name(), Salt: unb64(t, v.Salt), Iterations: v.Iterations, StoredKey: unb64(t, v.StoredKey), ServerKey: unb64(t, v.ServerKey)}
 }
 
-func TestDerive(t *testing.T) {
-	for _, v := range loadVectors(t) {
-		t.Run(v.Name, func(t *testing.T) {
-			h, _, _ := scram.HashByName(v.Mech)
-			k, err := scram.Derive(h, v.Password, unb64(t, v.Salt), v.Iterations, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := []string{base64.StdEncoding.EncodeToString(k.StoredKey), base64.StdEncoding.EncodeToString(k.ServerKey)}
-			if diff := cmp.Diff([]string{v.StoredKey, v.ServerKey}, got); diff != "" {
-				t.Errorf("StoredKey, ServerKey (-want +got):\n%s", diff)
-			}
-		})
+// vectorMechs returns a server and a client mechanism that replay v's
+// nonces, and a Verifier over a store that holds v's user with v's keys.
+func vectorMechs(t testing.TB, v vector) (srv, cli scram.Mechanism, ver *creds.Verifier) {
+	t.Helper()
+	return vectorMechsWith(t, v, vectorKeys(t, v))
+}
+
+// vectorMechsWith is vectorMechs with the user's keys given.
+func vectorMechsWith(t testing.TB, v vector, keys creds.SCRAMKeys) (srv, cli scram.Mechanism, ver *creds.Verifier) {
+	t.Helper()
+	h, _, _ := scram.HashByName(v.Mech)
+	store := &creds.MemoryStore{}
+	if err := store.Add(creds.Account{Name: v.User, SCRAM: []creds.SCRAMKeys{keys}}); err != nil {
+		t.Fatal(err)
 	}
+	srv = scram.Mechanism{Hash: h, Rand: strings.NewReader(v.ServerNonce), NonceLen: len(v.ServerNonce)}
+	cli = scram.Mechanism{Hash: h, Rand: strings.NewReader(v.ClientNonce), NonceLen: len(v.ClientNonce)}
+	return srv, cli, &creds.Verifier{Store: store}
 }
 
 // TestVectors replays the RFC exchanges through client and server sessions,
-// byte for byte, in both final-data modes.
+// byte for byte, in both final-data modes, with the stored keys of the
+// vectors and with keys derived from the password.
 func TestVectors(t *testing.T) {
 	for _, v := range loadVectors(t) {
-		for _, finalAsChallenge := range []bool{false, true} {
-			name := v.Name
-			if finalAsChallenge {
-				name += "/final as challenge"
-			}
-			t.Run(name, func(t *testing.T) {
-				srvMech, cliMech := vectorMechs(t, v)
-				cfg := &session.Config{FinalAsChallenge: finalAsChallenge}
-				srv := session.NewServer(srvMech, mech.Channel{}, cfg)
-				cli := session.NewClient(cliMech, creds.Client{Authcid: v.User, Password: v.Password}, mech.Channel{}, cfg)
-
-				ir, ok, err := cli.Start(ctx)
-				if err != nil || !ok {
-					t.Fatalf("client Start: %v %v", ok, err)
-				}
-				check(t, "client-first", v.ClientFirst, ir)
-				step, err := srv.StartInitial(ctx, ir)
-				if err != nil {
-					t.Fatalf("server: %v", err)
-				}
-				check(t, "server-first", v.ServerFirst, step.Challenge)
-				resp, err := cli.Next(ctx, step.Challenge)
-				if err != nil {
-					t.Fatalf("client: %v", err)
-				}
-				check(t, "client-final", v.ClientFinal, resp)
-				step, err = srv.Next(ctx, resp)
-				if err != nil {
-					t.Fatalf("server: %v", err)
-				}
+		derived, err := creds.DeriveSCRAMKeys(vectorKeys(t, v).Hash, v.Password, unb64(t, v.Salt), v.Iterations, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, keys := range []struct {
+			name string
+			k    creds.SCRAMKeys
+		}{{"stored keys", vectorKeys(t, v)}, {"derived keys", derived}} {
+			for _, finalAsChallenge := range []bool{false, true} {
+				name := v.Name + "/" + keys.name
 				if finalAsChallenge {
-					if step.Done {
-						t.Fatal("done before the final challenge")
+					name += "/final as challenge"
+				}
+				t.Run(name, func(t *testing.T) {
+					srvMech, cliMech, ver := vectorMechsWith(t, v, keys.k)
+					cfg := &session.Config{FinalAsChallenge: finalAsChallenge, Verifier: ver}
+					srv, err := session.NewServer(srvMech, mech.Channel{}, cfg)
+					if err != nil {
+						t.Fatal(err)
 					}
-					check(t, "server-final challenge", v.ServerFinal, step.Challenge)
+					cli := session.NewClient(cliMech, creds.Client{Authcid: v.User, Password: v.Password}, mech.Channel{}, cfg)
+
+					ir, ok, err := cli.Start(ctx)
+					if err != nil || !ok {
+						t.Fatalf("client Start: %v %v", ok, err)
+					}
+					check(t, "client-first", v.ClientFirst, ir)
+					step, err := srv.StartInitial(ctx, ir)
+					if err != nil {
+						t.Fatalf("server: %v", err)
+					}
+					check(t, "server-first", v.ServerFirst, step.Challenge)
 					resp, err := cli.Next(ctx, step.Challenge)
-					if err != nil || len(resp) != 0 {
-						t.Fatalf("client reply to v=: %q, %v", resp, err)
+					if err != nil {
+						t.Fatalf("client: %v", err)
 					}
-					if step, err = srv.Next(ctx, resp); err != nil || !step.Done || step.HasFinal {
-						t.Fatalf("server after the reply: %+v, %v", step, err)
+					check(t, "client-final", v.ClientFinal, resp)
+					step, err = srv.Next(ctx, resp)
+					if err != nil {
+						t.Fatalf("server: %v", err)
 					}
-					if err := cli.Success(ctx); err != nil {
-						t.Errorf("client Success: %v", err)
+					if finalAsChallenge {
+						if step.Done {
+							t.Fatal("done before the final challenge")
+						}
+						check(t, "server-final challenge", v.ServerFinal, step.Challenge)
+						resp, err := cli.Next(ctx, step.Challenge)
+						if err != nil || len(resp) != 0 {
+							t.Fatalf("client reply to v=: %q, %v", resp, err)
+						}
+						if step, err = srv.Next(ctx, resp); err != nil || !step.Done || step.HasFinal {
+							t.Fatalf("server after the reply: %+v, %v", step, err)
+						}
+						if err := cli.Success(ctx); err != nil {
+							t.Errorf("client Success: %v", err)
+						}
+					} else {
+						if !step.Done || !step.HasFinal {
+							t.Fatalf("server step %+v: want done with final data", step)
+						}
+						check(t, "server-final", v.ServerFinal, step.Final)
+						if err := cli.SuccessData(ctx, step.Final); err != nil {
+							t.Errorf("client SuccessData: %v", err)
+						}
 					}
-				} else {
-					if !step.Done || !step.HasFinal {
-						t.Fatalf("server step %+v: want done with final data", step)
+					p := step.Principal
+					if got, want := []string{p.Mechanism(), p.Account(), p.Authzid()}, []string{v.Mech, v.User, ""}; !cmp.Equal(got, want) {
+						t.Errorf("principal %q, want %q", got, want)
 					}
-					check(t, "server-final", v.ServerFinal, step.Final)
-					if err := cli.SuccessData(ctx, step.Final); err != nil {
-						t.Errorf("client SuccessData: %v", err)
-					}
-				}
-				if !step.Verified || step.Creds.Authcid() != v.User || step.Creds.Mechanism() != v.Mech {
-					t.Errorf("creds %v verified=%v", step.Creds, step.Verified)
-				}
-			})
+				})
+			}
 		}
 	}
 }

@@ -17,9 +17,13 @@ type imapClient struct {
 
 // send sends a command with a new tag.
 func (c *imapClient) send(cmd string) error {
+	c.newTag()
+	return c.w.writeLine(c.tag + " " + cmd)
+}
+
+func (c *imapClient) newTag() {
 	c.tags++
 	c.tag = fmt.Sprintf("a%d", c.tags)
-	return c.w.writeLine(c.tag + " " + cmd)
 }
 
 // status splits a tagged or untagged status line "OK text" into its status
@@ -110,10 +114,11 @@ func (c *imapClient) startTLS(cfg *tls.Config) error {
 
 func (c *imapClient) begin(mech string, ir []byte) error {
 	cmd := "AUTHENTICATE " + mech
-	if ir != nil {
-		cmd += " " + encodeIR(ir)
+	if ir == nil {
+		return c.send(cmd)
 	}
-	return c.send(cmd)
+	c.newTag()
+	return c.w.writeMessage(c.tag+" "+cmd+" ", encodeIR(ir), ir)
 }
 
 func (c *imapClient) reply() (reply, error) {
@@ -143,7 +148,7 @@ func (c *imapClient) reply() (reply, error) {
 func (c *imapClient) respond(resp []byte) error {
 	// An empty response is an empty line: "=" is only for an initial
 	// response, and strict servers refuse it here.
-	return c.w.writeLine(encodeResponse(resp))
+	return c.w.writeMessage("", encodeResponse(resp), resp)
 }
 
 func (c *imapClient) cancel() (reply, error) {

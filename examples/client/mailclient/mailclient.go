@@ -72,10 +72,10 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cafile, "cafile", "", "PEM `file` of CA certificates to verify the server with (default: the system's)")
 	fs.StringVar(&o.cert, "cert", "", "PEM `file` holding a client certificate, for EXTERNAL")
 	fs.StringVar(&o.key, "key", "", "PEM `file` holding the client certificate's key")
-	fs.BoolVar(&o.insecure, "insecure", false, "allow PLAIN and LOGIN, which send the password in the clear, without TLS")
+	fs.BoolVar(&o.insecure, "insecure", false, "allow PLAIN, LOGIN, OAUTHBEARER and XOAUTH2, which send the password or the bearer token in the clear, without TLS")
 	fs.BoolVar(&o.skipVerify, "insecure-skip-verify", false, "do not verify the server's certificate")
 	fs.BoolVar(&o.noIR, "no-ir", false, "never send an initial response with the command; answer the server's first challenge instead")
-	fs.BoolVar(&o.verbose, "v", false, "print every protocol line sent (>) and received (<)")
+	fs.BoolVar(&o.verbose, "v", false, "print every protocol line sent (>) and received (<), with passwords and tokens redacted")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit for the whole session")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -187,10 +187,16 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	} else if !caps.offers(name) {
 		fmt.Fprintf(stdout, "note: the server does not advertise %s; trying it anyway\n", strings.ToUpper(name))
 	}
-	cli, err := reg.Client(name, cc, ch)
+	cli, err := reg.NewClient(name, cc, ch)
 	switch {
 	case errors.Is(err, registry.ErrEncryptionRequired):
-		return fail("%s sends the password in the clear: use -starttls or -tls, or -insecure", strings.ToUpper(name))
+		// Nothing is sent: a password or a bearer token is as good as
+		// stolen once it crossed a connection in the clear.
+		secret := "password"
+		if m, ok := reg.Lookup(name); ok && m.Properties().Uses == mech.UsesToken {
+			secret = "bearer token"
+		}
+		return fail("%s sends the %s in the clear: use -starttls or -tls, or -insecure", strings.ToUpper(name), secret)
 	case errors.Is(err, registry.ErrNotOffered):
 		return fail("%s cannot run on this connection (it needs TLS channel binding or a client certificate)", strings.ToUpper(name))
 	case err != nil:
@@ -198,7 +204,13 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "mechanism: %s\n", cli.Mechanism())
 
-	code, broken := authenticate(ctx, stdout, p, caps, cli)
+	// The responses of a mechanism that sends a reusable secret in the
+	// clear (a password, a bearer token) are never printed, in the trace
+	// or in the exchange: only their size.
+	m, _ := reg.Lookup(name)
+	redact := m.Properties().ClearSecret
+	c.redact = redact
+	code, broken := authenticate(ctx, stdout, p, caps, cli, redact)
 	polite = !broken
 	return code
 }
@@ -300,8 +312,16 @@ const (
 )
 
 // authenticate runs the exchange and returns the exit status, and whether
-// the connection broke.
-func authenticate(ctx context.Context, w io.Writer, p protocol, caps *capabilities, cli *session.Client) (code int, broken bool) {
+// the connection broke. With redact set, the client's responses are
+// printed by their size only.
+func authenticate(ctx context.Context, w io.Writer, p protocol, caps *capabilities, cli *session.Client, redact bool) (code int, broken bool) {
+	sent := func(msg []byte) {
+		if redact {
+			fmt.Fprintf(w, "C: %s\n", redacted(msg))
+			return
+		}
+		printMsg(w, "C", msg)
+	}
 	var ir []byte
 	if caps.saslIR {
 		resp, ok, err := cli.Start(ctx)
@@ -314,7 +334,7 @@ func authenticate(ctx context.Context, w io.Writer, p protocol, caps *capabiliti
 			return ExitAuth, false
 		}
 		if ok {
-			printMsg(w, "C", resp)
+			sent(resp)
 			ir = resp
 		}
 	}
@@ -353,7 +373,7 @@ func authenticate(ctx context.Context, w io.Writer, p protocol, caps *capabiliti
 		if err != nil {
 			return cancelExchange(w, p, err)
 		}
-		printMsg(w, "C", resp)
+		sent(resp)
 		if err := p.respond(resp); err != nil {
 			return connFailed(w, err), true
 		}
@@ -404,6 +424,11 @@ func reportFailure(w io.Writer, f error) {
 	if errors.As(f, &se) {
 		fmt.Fprintf(w, "  e=%s\n", se.Value)
 	}
+}
+
+// redacted stands for a message that holds a secret: its size only.
+func redacted(msg []byte) string {
+	return fmt.Sprintf("<redacted: %d octets>", len(msg))
 }
 
 // printMsg prints one message: direction, raw bytes quoted, base64.

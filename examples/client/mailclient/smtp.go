@@ -116,10 +116,10 @@ func (c *smtpClient) startTLS(cfg *tls.Config) error {
 
 func (c *smtpClient) begin(mech string, ir []byte) error {
 	cmd := "AUTH " + mech
-	if ir != nil {
-		cmd += " " + encodeIR(ir)
+	if ir == nil {
+		return c.w.writeLine(cmd)
 	}
-	return c.w.writeLine(cmd)
+	return c.w.writeMessage(cmd+" ", encodeIR(ir), ir)
 }
 
 func (c *smtpClient) reply() (reply, error) {
@@ -138,7 +138,7 @@ func (c *smtpClient) reply() (reply, error) {
 }
 
 func (c *smtpClient) respond(resp []byte) error {
-	return c.w.writeLine(encodeResponse(resp))
+	return c.w.writeMessage("", encodeResponse(resp), resp)
 }
 
 func (c *smtpClient) cancel() (reply, error) {

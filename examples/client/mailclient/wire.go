@@ -28,6 +28,9 @@ type wire struct {
 	r    *bufio.Reader
 	tls  *tls.Conn // nil until TLS is up
 	log  io.Writer // nil, or where -v prints the lines
+	// redact keeps the SASL messages sent out of the -v trace: they hold
+	// a password or a bearer token.
+	redact bool
 }
 
 // dial connects to o.addr, with TLS for -tls, and sets the session's
@@ -80,7 +83,7 @@ func (w *wire) channel(clientCN string) mech.Channel {
 		return mech.Channel{}
 	}
 	cs := w.tls.ConnectionState()
-	ch := mech.TLSChannel(&cs, nil)
+	ch := mech.ClientTLSChannel(&cs)
 	ch.External = clientCN
 	return ch
 }
@@ -118,6 +121,22 @@ func (w *wire) readLine() (string, error) {
 // writeLine sends line with CRLF.
 func (w *wire) writeLine(line string) error {
 	w.logf("> %s", line)
+	return w.write(line)
+}
+
+// writeMessage sends prefix and then encoded, the encoding of the SASL
+// message msg, as one line. When the exchange's messages hold a secret
+// (w.redact), the -v trace shows msg's size instead of encoded.
+func (w *wire) writeMessage(prefix, encoded string, msg []byte) error {
+	if w.redact {
+		w.logf("> %s%s", prefix, redacted(msg))
+	} else {
+		w.logf("> %s%s", prefix, encoded)
+	}
+	return w.write(prefix + encoded)
+}
+
+func (w *wire) write(line string) error {
 	_, err := io.WriteString(w.writer(), line+"\r\n")
 	return err
 }

@@ -2,11 +2,13 @@ package authserver
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -34,25 +36,33 @@ const (
 )
 
 // Backend is what the servers authenticate with: the mechanisms, the
-// accounts and the TLS configuration. It is safe for concurrent use.
+// accounts, the one [creds.Verifier] every password and key is checked
+// through, and the TLS configuration. It is safe for concurrent use.
 type Backend struct {
-	cfg    Config
-	reg    *registry.Registry
-	sess   *session.Config
-	users  *Users
-	tokens *Tokens
-	tls    *tls.Config
-	leaf   *x509.Certificate
-	plus   bool // a channel-binding mechanism is offered
-	log    *slog.Logger
+	cfg      Config
+	reg      *registry.Registry
+	sess     *session.Config
+	users    *Users
+	tokens   *Tokens
+	verifier *creds.Verifier
+	tls      *tls.Config
+	leaf     *x509.Certificate
+	log      *slog.Logger
 }
 
-// New loads the accounts, the certificates and the mechanisms cfg names.
-// log, if not nil, receives one line per authentication and the internal
-// errors that clients are never shown.
+// New loads the accounts, the server secret, the certificates and the
+// mechanisms cfg names. log, if not nil, receives one line per
+// authentication and the internal errors that clients are never shown.
+//
+// A mechanism named in cfg.Mechs that the accounts cannot serve (SCRAM
+// without keys for its hash, CRAM-MD5 without clear passwords) is an
+// error; without cfg.Mechs, such mechanisms are left out of the defaults.
 func New(cfg Config, log *slog.Logger) (*Backend, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxVerify < 0 {
+		return nil, errors.New("-max-verify must not be negative")
 	}
 	b := &Backend{cfg: cfg, log: log}
 	var err error
@@ -78,6 +88,13 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 	if b.users, err = loadUsers(cfg.UsersFile, derive); err != nil {
 		return nil, err
 	}
+	var secret []byte
+	if cfg.SecretFile != "" {
+		if secret, err = LoadSecret(cfg.SecretFile, log); err != nil {
+			return nil, err
+		}
+	}
+	b.verifier = &creds.Verifier{Store: b.users, Secret: secret, MaxConcurrent: cfg.MaxVerify}
 	if b.tls, b.leaf, err = tlsConfig(&cfg); err != nil {
 		return nil, err
 	}
@@ -105,7 +122,53 @@ func loadFile[T any](path string, parse func(io.Reader) (T, error)) (T, error) {
 	return parse(f)
 }
 
-// mechanismNames returns the names to register, in preference order.
+// SecretSize is the size, in octets, of the server secret [LoadSecret]
+// creates, and the least it accepts.
+const SecretSize = 32
+
+// LoadSecret returns the server secret held in the file at path, or, if
+// there is no such file, creates it with [SecretSize] random octets,
+// readable and writable by its owner only (mode 0600), and returns those.
+// The file's content is used as it is, and must be at least SecretSize
+// octets. A file that others may read is used, with a warning to log.
+// Errors never hold the secret.
+func LoadSecret(path string, log *slog.Logger) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		secret := make([]byte, SecretSize)
+		if _, err := rand.Read(secret); err != nil {
+			f.Close()
+			os.Remove(path)
+			return nil, fmt.Errorf("-secret-file: %w", err)
+		}
+		_, err = f.Write(secret)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return nil, fmt.Errorf("-secret-file: %w", err)
+		}
+		log.Info("created the server secret", "file", path)
+		return secret, nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("-secret-file: %w", err)
+	}
+	secret, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-secret-file: %w", err)
+	}
+	if len(secret) < SecretSize {
+		return nil, fmt.Errorf("-secret-file %s: holds %d octets, want at least %d", path, len(secret), SecretSize)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the server secret file may be read by others", "file", path, "mode", fi.Mode().Perm().String())
+	}
+	return secret, nil
+}
+
+// mechanismNames returns the names cfg asks for, in preference order.
 func (b *Backend) mechanismNames() []string {
 	if b.cfg.Mechs != "" {
 		var names []string
@@ -132,42 +195,49 @@ func (b *Backend) mechanismNames() []string {
 func (b *Backend) buildRegistry() error {
 	rc := registry.Config{
 		Session: session.Config{
+			// The one path to the accounts: PLAIN, LOGIN, CRAM-MD5 and
+			// SCRAM check through it, and so does the IMAP LOGIN
+			// command.
+			Verifier: b.verifier,
+			Tokens:   b.tokens,
 			// IMAP and SMTP cannot carry data with success: SCRAM's v=
 			// goes as a last challenge, answered by an empty line.
 			FinalAsChallenge: true,
-			Identities:       b.users,
 		},
 		InsecureClearSecret: b.cfg.InsecureAuth,
-		SCRAMStore:          b.users,
-		TokenValidator:      b.tokens,
 	}
 	names := b.mechanismNames()
 	if len(names) == 0 {
 		return errors.New("-mechs names no mechanism")
 	}
-	named, err := registry.Named(&rc, names...)
-	if err != nil {
+	if b.cfg.Mechs == "" {
+		names = b.servable(names, &rc.Session)
+	}
+	var err error
+	if b.reg, err = registry.Named(&rc, names...); err != nil {
 		return fmt.Errorf("-mechs: %w", err)
-	}
-	// registry.Config has no setting for the iteration count SCRAM gives
-	// unknown users, so the SCRAM mechanisms are rebuilt with the count
-	// most users have: otherwise "i=" would tell unknown users apart.
-	mechs := make([]registry.Mechanism, 0, len(names))
-	for _, n := range named.Names() {
-		m, _ := named.Lookup(n)
-		if h, plus, ok := scram.HashByName(n); ok {
-			m = scram.Mechanism{Hash: h, Plus: plus, Store: b.users, MockIterations: b.users.MockIterations(h)}
-		}
-		if m.Properties().ChannelBinding {
-			b.plus = true
-		}
-		mechs = append(mechs, m)
-	}
-	if b.reg, err = registry.New(&rc, mechs...); err != nil {
-		return err
 	}
 	b.sess = &rc.Session
 	return nil
+}
+
+// servable returns the names of the mechanisms that can run with the
+// session settings cfg: the default list without, say, SCRAM-SHA-1 for a
+// users file that holds only SCRAM-SHA-256 keys.
+func (b *Backend) servable(names []string, cfg *session.Config) []string {
+	in := &mech.ServerInput{Verifier: cfg.Verifier, Tokens: cfg.Tokens}
+	var ok []string
+	for _, n := range names {
+		m, known := registry.Builtin(n)
+		if c, has := m.(mech.ConfigChecker); known && has {
+			if err := c.CheckConfig(in); err != nil {
+				b.log.Info("mechanism not offered", "mech", n, "reason", err)
+				continue
+			}
+		}
+		ok = append(ok, n)
+	}
+	return ok
 }
 
 // Registry returns the registry of offered mechanisms.
@@ -212,23 +282,20 @@ func (b *Backend) PrintBanner(w io.Writer, proto string, addrs ...string) {
 }
 
 // Channel returns the SASL channel of connection nc: the zero Channel for
-// a plain connection; for TLS, the connection's channel bindings (only when
-// a -PLUS mechanism is offered: a SCRAM server with bindings refuses a
-// client that could bind but did not, as a downgrade) and, when the client
-// sent a verified certificate, its common name as the external identity.
+// a plain connection; for TLS, the connection's channel bindings, with
+// tls-server-end-point from the server's own certificate (the registry
+// hides them from the sessions when no -PLUS mechanism is offered: a SCRAM
+// server with bindings refuses a client that could bind but did not, as a
+// downgrade) and, when the client sent a verified certificate, its common
+// name as the external identity.
 func (b *Backend) Channel(nc net.Conn) mech.Channel {
 	tc, ok := nc.(*tls.Conn)
 	if !ok {
 		return mech.Channel{}
 	}
 	cs := tc.ConnectionState()
-	ch := mech.TLSChannel(&cs, b.leaf)
-	if !b.plus {
-		ch.Bindings = nil
-	}
-	if len(cs.VerifiedChains) > 0 && len(cs.VerifiedChains[0]) > 0 {
-		ch.External = cs.VerifiedChains[0][0].Subject.CommonName
-	}
+	ch := mech.ServerTLSChannel(&cs, b.leaf)
+	ch.External = mech.VerifiedClientCN(&cs)
 	return ch
 }
 
@@ -240,21 +307,23 @@ func (b *Backend) Advertise(ch mech.Channel) []string { return b.reg.Advertise(c
 // command, as the registry decides PLAIN and LOGIN.
 func (b *Backend) ClearAllowed(ch mech.Channel) bool { return ch.Secure || b.cfg.InsecureAuth }
 
-// verifyPassword checks a user name and password against the accounts, as
-// the IMAP LOGIN command needs: the same identities PLAIN verifies against.
-func (b *Backend) verifyPassword(ctx context.Context, user, password string) (*creds.Server, error) {
+// Verifier returns the verifier every password and key is checked
+// through.
+func (b *Backend) Verifier() *creds.Verifier { return b.verifier }
+
+// checkPassword checks a user name and password for the IMAP LOGIN
+// command, through the Verifier that PLAIN uses, and returns the principal
+// of the account.
+func (b *Backend) checkPassword(ctx context.Context, user, password string) (*creds.Principal, error) {
 	if user == "" || password == "" || len(user) > mech.MaxField || len(password) > mech.MaxField {
+		// What PLAIN refuses as malformed; the length is no secret.
 		return nil, creds.ErrBadCredentials
 	}
-	c := creds.NewPasswordServer("LOGIN", user, "", password)
-	id, err := b.users.Identity(ctx, user)
+	account, err := b.verifier.CheckPassword(ctx, user, password)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Verify(id); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return creds.NewPrincipal("LOGIN", account, ""), nil
 }
 
 // Outcome is how an authentication attempt ended, for protocol code to
@@ -302,11 +371,15 @@ func (o Outcome) String() string {
 }
 
 // Classify returns the outcome that err, from a registry or a session,
-// stands for. A nil err is OK.
+// stands for. A nil err is OK. A configuration error
+// ([creds.ErrMisconfigured]) is Temporary: the client is not to blame, and
+// the server logs it.
 func Classify(err error) Outcome {
 	switch {
 	case err == nil:
 		return OK
+	case errors.Is(err, creds.ErrMisconfigured):
+		return Temporary
 	case errors.Is(err, errCancelled):
 		return Cancelled
 	case errors.Is(err, creds.ErrUnauthorized):
@@ -320,14 +393,8 @@ func Classify(err error) Outcome {
 	case errors.Is(err, session.ErrBase64), errors.Is(err, mech.ErrNoInitialResponse):
 		return Syntax
 	case errors.Is(err, mech.ErrAuthFailed), errors.Is(err, creds.ErrBadCredentials),
-		errors.Is(err, creds.ErrUnusable), errors.Is(err, mech.ErrInvalidResponse),
+		errors.Is(err, mech.ErrInvalidResponse),
 		errors.Is(err, session.ErrTooManySteps), errors.Is(err, session.ErrUnexpectedReply):
-		return AuthFailed
-	}
-	var ee *creds.ExternalError
-	if errors.As(err, &ee) {
-		// Credentials nobody here can verify: EXTERNAL without a client
-		// certificate, a token without a validator.
 		return AuthFailed
 	}
 	return Temporary

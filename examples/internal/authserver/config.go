@@ -50,8 +50,9 @@ type Config struct {
 	// Mechs lists the mechanisms to offer, comma-separated, in preference
 	// order. Empty means [DefaultMechanisms].
 	Mechs string
-	// InsecureAuth offers the mechanisms that send a password in the clear
-	// (PLAIN, LOGIN) and the IMAP LOGIN command on connections without TLS.
+	// InsecureAuth offers the mechanisms that send a reusable secret in the
+	// clear (PLAIN and LOGIN a password, OAUTHBEARER and XOAUTH2 a bearer
+	// token) and the IMAP LOGIN command on connections without TLS.
 	InsecureAuth bool
 	// NoSASLIR leaves SASL-IR (RFC 4959) out of the IMAP server's
 	// capabilities, so that clients send no initial response. The server
@@ -69,6 +70,18 @@ type Config struct {
 	// past the cap is told so and disconnected. Zero means
 	// DefaultMaxConns.
 	MaxConns int
+	// SecretFile holds the server secret ([creds.Verifier.Secret]) that
+	// the mock SCRAM salts and keys of unknown users are derived from, so
+	// that an unknown user is given the same salt across restarts, as a
+	// real user is. If the file does not exist, it is created with
+	// [SecretSize] random octets, readable by its owner only. If empty, a
+	// random secret is made at every start, and an unknown user's salt
+	// changes with each restart.
+	SecretFile string
+	// MaxVerify is the most password checks (hash computations, decoys
+	// included) that run at once ([creds.Verifier.MaxConcurrent]). Zero
+	// means runtime.GOMAXPROCS(0).
+	MaxVerify int
 }
 
 // DefaultConfig returns the configuration the servers start with, listening
@@ -88,11 +101,13 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.UsersFile, "users", c.UsersFile, "Dovecot passwd-`file` of name:{SCHEME}data lines (default: user/pencil)")
 	fs.StringVar(&c.TokensFile, "tokens", c.TokensFile, "`file` of name:token lines for XOAUTH2 and OAUTHBEARER")
 	fs.StringVar(&c.Mechs, "mechs", c.Mechs, "comma-separated mechanism `list`, in preference order (default: "+strings.Join(DefaultMechanisms, ",")+", plus EXTERNAL, OAUTHBEARER and XOAUTH2 when usable)")
-	fs.BoolVar(&c.InsecureAuth, "insecure-auth", c.InsecureAuth, "offer PLAIN, LOGIN and the IMAP LOGIN command without TLS")
+	fs.BoolVar(&c.InsecureAuth, "insecure-auth", c.InsecureAuth, "offer PLAIN, LOGIN, OAUTHBEARER, XOAUTH2 and the IMAP LOGIN command without TLS")
 	fs.BoolVar(&c.NoSASLIR, "no-sasl-ir", c.NoSASLIR, "IMAP: do not advertise SASL-IR (initial responses are still accepted)")
 	fs.DurationVar(&c.AuthTimeout, "auth-timeout", c.AuthTimeout, "drop a client that sends no line for this `duration`")
 	fs.DurationVar(&c.FailDelay, "fail-delay", c.FailDelay, "wait this `duration` before answering a failed authentication, on that connection only")
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "most `connections` served at once")
+	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "`file` holding the server secret for stable mock SCRAM salts; created with 32 random octets if missing (default: a new secret at each start)")
+	fs.IntVar(&c.MaxVerify, "max-verify", c.MaxVerify, "most password `checks` run at once (0: GOMAXPROCS)")
 }
 
 func (c *Config) authTimeout() time.Duration {

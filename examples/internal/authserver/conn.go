@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"time"
@@ -139,7 +140,9 @@ func handshake(ctx context.Context, tc *tls.Conn, timeout time.Duration) error {
 func (c *Conn) TooManyFailures() bool { return c.failures >= MaxFailures }
 
 // Exchange runs one SASL exchange for an IMAP AUTHENTICATE or SMTP AUTH
-// command and returns its outcome, with the credentials when it is OK.
+// command and returns its outcome, with the principal when it is OK: the
+// account the server verified, by its canonical name, and the identity it
+// acts as.
 //
 // ir is the initial-response argument as the client sent it: "" for none
 // (which also covers smtplib's "AUTH EXTERNAL " with a trailing space),
@@ -153,7 +156,7 @@ func (c *Conn) TooManyFailures() bool { return c.failures >= MaxFailures }
 // authentication or authorization is answered only after -fail-delay. A
 // non-nil error is an I/O error, or a timeout ([IsTimeout]): the connection
 // must then be closed.
-func (c *Conn) Exchange(mechanism, ir, prompt string) (*creds.Server, Outcome, error) {
+func (c *Conn) Exchange(mechanism, ir, prompt string) (*creds.Principal, Outcome, error) {
 	cr, err, ioErr := c.exchange(mechanism, ir, prompt)
 	if ioErr != nil {
 		c.srv.b.log.Info("authentication abandoned", "proto", c.srv.proto, "remote", c.RemoteAddr().String(),
@@ -164,8 +167,8 @@ func (c *Conn) Exchange(mechanism, ir, prompt string) (*creds.Server, Outcome, e
 	return cr, o, nil
 }
 
-func (c *Conn) exchange(name, ir, prompt string) (cr *creds.Server, saslErr, ioErr error) {
-	sess, err := c.srv.b.reg.Server(name, c.ch)
+func (c *Conn) exchange(name, ir, prompt string) (p *creds.Principal, saslErr, ioErr error) {
+	sess, err := c.srv.b.reg.NewServer(name, c.ch)
 	if err != nil {
 		return nil, err, nil
 	}
@@ -196,12 +199,10 @@ func (c *Conn) exchange(name, ir, prompt string) (cr *creds.Server, saslErr, ioE
 	if err != nil {
 		return nil, err, nil
 	}
-	// The session verified the credentials against the accounts (or the
-	// mechanism did); only anonymous ones are left for the application.
-	if !step.Verified && !step.Creds.Anonymous() {
-		return nil, creds.ErrBadCredentials, nil
-	}
-	return step.Creds, nil, nil
+	// Done: the Verifier, the token validator or the TLS client
+	// certificate authenticated the account, and the authorization policy
+	// allowed the identity it acts as.
+	return step.Principal, nil, nil
 }
 
 // decode turns one response line into a message.
@@ -215,34 +216,44 @@ func (c *Conn) decode(line string) ([]byte, error) {
 	return session.Decode([]byte(line), c.srv.b.sess.MaxMessage)
 }
 
-// Login verifies a user name and password for a protocol command outside
-// SASL (IMAP LOGIN) against the same accounts, under the same rules as
-// [Conn.Exchange]: refused without TLS unless -insecure-auth, counted
-// towards [MaxFailures], and answered after -fail-delay when it fails.
-func (c *Conn) Login(user, password string) (*creds.Server, Outcome) {
+// Login checks a user name and password for a protocol command outside
+// SASL (IMAP LOGIN) through the Verifier that PLAIN uses, under the same
+// rules as [Conn.Exchange]: refused without TLS unless -insecure-auth,
+// counted towards [MaxFailures], and answered after -fail-delay when it
+// fails.
+func (c *Conn) Login(user, password string) (*creds.Principal, Outcome) {
 	if !c.srv.b.ClearAllowed(c.ch) {
 		return nil, c.finish("LOGIN command", nil, errEncryptionRequired)
 	}
-	cr, err := c.srv.b.verifyPassword(c.ctx, user, password)
-	return cr, c.finish("LOGIN command", cr, err)
+	p, err := c.srv.b.checkPassword(c.ctx, user, password)
+	return p, c.finish("LOGIN command", p, err)
 }
 
 var errEncryptionRequired = fmt.Errorf("authserver: LOGIN command: %w", registry.ErrEncryptionRequired)
 
 // finish classifies, logs, counts and delays a finished attempt.
-func (c *Conn) finish(what string, cr *creds.Server, err error) Outcome {
+func (c *Conn) finish(what string, p *creds.Principal, err error) Outcome {
 	o := Classify(err)
 	attrs := []any{"proto", c.srv.proto, "remote", c.RemoteAddr().String(), "mech", what, "outcome", o.String()}
+	level := slog.LevelInfo
 	switch {
-	case o == OK && cr.Anonymous():
+	case o == OK && p.Anonymous():
 		attrs = append(attrs, "user", "(anonymous)")
 	case o == OK:
-		attrs = append(attrs, "user", cr.Effective())
+		attrs = append(attrs, "user", p.Effective())
+		if p.Authzid() != "" {
+			attrs = append(attrs, "account", p.Account())
+		}
 	case o == Temporary:
 		// The reason stays in the log: clients are never shown it.
 		attrs = append(attrs, "err", err)
+		if errors.Is(err, creds.ErrMisconfigured) {
+			// Not the client's doing: the server's configuration is
+			// wrong, and someone must fix it.
+			level = slog.LevelError
+		}
 	}
-	c.srv.b.log.Info("authentication", attrs...)
+	c.srv.b.log.Log(c.ctx, level, "authentication", attrs...)
 	if o == OK {
 		return o
 	}

@@ -12,13 +12,15 @@
 // # What the servers share
 //
 //   - [Config] and [Config.AddFlags]: -listen, -listen-tls, -cert, -key,
-//     -client-ca, -users, -tokens, -mechs, -insecure-auth, -auth-timeout,
-//     -fail-delay and -max-conns.
+//     -client-ca, -users, -tokens, -mechs, -insecure-auth, -no-sasl-ir,
+//     -auth-timeout, -fail-delay, -max-conns, -secret-file and -max-verify.
 //   - [ParseUsers]: a Dovecot passwd-file ("name:{SCHEME}data") read into
-//     a [creds.IdentityStore] and a [scram.Store]; [ParseTokens]: "name:token"
-//     lines read into a [mech.TokenValidator].
-//   - [Backend]: the registry, the identity store, the TLS configuration
-//     and the per-connection [mech.Channel].
+//     a [creds.MemoryStore], one [creds.Account] per line holding the
+//     password and the SCRAM keys; [ParseTokens]: "name:token" lines read
+//     into a [mech.TokenValidator].
+//   - [Backend]: the registry, the one [creds.Verifier] that every
+//     mechanism and the IMAP LOGIN command check secrets through, the TLS
+//     configuration and the per-connection [mech.Channel].
 //   - [Server] and [Conn]: the accept loop and one client connection.
 //     [Conn.Exchange] runs an AUTHENTICATE or AUTH command to its [Outcome];
 //     the protocol code turns the outcome into its reply.

@@ -3,16 +3,15 @@ package authserver
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/creds/hash"
+	"github.com/saslkit/saslkit/creds/prep"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/scram"
 )
@@ -27,63 +26,39 @@ type Account struct {
 	// Name is the user name.
 	Name string
 	// Scheme is the password scheme in upper case, such as "PLAIN",
-	// "SCRAM-SHA-256" or "BLF-CRYPT"; "TOKEN" for a bearer token.
+	// "SCRAM-SHA-256" or "BLF-CRYPT"; "NONE" for a user without a
+	// password, "TOKEN" for a bearer token.
 	Scheme string
 }
 
-// Users is the accounts of a passwd-file: the identities that PLAIN, LOGIN,
-// CRAM-MD5 and the IMAP LOGIN command verify against, and the SCRAM keys.
-// It implements [creds.IdentityStore] and [scram.Store], and is safe for
-// concurrent use once loaded.
+// Users is the accounts of a passwd-file, one [creds.Account] record per
+// line in a [creds.MemoryStore]: the password (PLAIN, LOGIN, the IMAP LOGIN
+// command, and CRAM-MD5 when it is stored in the clear) and the SCRAM keys
+// of the same user. It implements [creds.Store], for a [creds.Verifier],
+// and is safe for concurrent use once loaded.
+//
+// What an unknown user is checked against (a password decoy of the usual
+// cost, mock SCRAM keys of the usual salt length and iteration count)
+// follows from the store's [creds.MemoryStore.Profile]; the Verifier makes
+// it.
 type Users struct {
-	ids      creds.MapStore
-	keys     scram.MemoryStore
+	store    creds.MemoryStore
 	accounts []Account
-	derive   []scram.Hash // the hashes to derive {PLAIN} users' keys for
-	// iterations counts, per SCRAM hash name, the users at each iteration
-	// count, for the count given to unknown users.
-	iterations map[string]map[int]int
 }
 
-// Identity implements [creds.IdentityStore]. For an unknown user it returns
-// a decoy ([creds.Decoy]) that costs what a hashed user costs to verify, or
-// nil when every user's password is stored in the clear.
-func (u *Users) Identity(ctx context.Context, name string) (creds.Identity, error) {
-	return u.ids.Identity(ctx, name)
+// Lookup implements [creds.Store].
+func (u *Users) Lookup(ctx context.Context, name string) (creds.Identity, error) {
+	return u.store.Lookup(ctx, name)
 }
 
-// Keys implements [scram.Store].
-func (u *Users) Keys(ctx context.Context, h scram.Hash, name string) (scram.Keys, error) {
-	return u.keys.Keys(ctx, h, name)
-}
+// Profile implements [creds.Store].
+func (u *Users) Profile() creds.Profile { return u.store.Profile() }
+
+// Len returns the number of users.
+func (u *Users) Len() int { return u.store.Len() }
 
 // Accounts lists the users in file order.
 func (u *Users) Accounts() []Account { return append([]Account(nil), u.accounts...) }
-
-// MockIterations returns the iteration count most users have for h, for
-// the SCRAM server to give unknown users, so that the count does not tell
-// them apart.
-func (u *Users) MockIterations(h scram.Hash) int {
-	best, n := SCRAMIterations, 0
-	for it, c := range u.iterations[h.Name()] {
-		if c > n || c == n && it < best {
-			best, n = it, c
-		}
-	}
-	return best
-}
-
-func (u *Users) countIterations(h scram.Hash, it int) {
-	if u.iterations == nil {
-		u.iterations = make(map[string]map[int]int)
-	}
-	m := u.iterations[h.Name()]
-	if m == nil {
-		m = make(map[int]int)
-		u.iterations[h.Name()] = m
-	}
-	m[it]++
-}
 
 // ParseUsers reads a Dovecot passwd-file: one "name:password" line per
 // user, where any further colon-separated fields (uid, gid, home, extra
@@ -102,14 +77,23 @@ func (u *Users) countIterations(h scram.Hash, it int) {
 //
 // A {PLAIN} user can use every mechanism: SCRAM keys are derived for it at
 // load, with a random salt and [SCRAMIterations] iterations, for each hash
-// in derive (the hashes of the SCRAM mechanisms offered), as Dovecot does. A {SCRAM-…} user can use SCRAM with that hash, and
-// PLAIN and LOGIN, which verify the password against the stored keys. A
-// hashed user can use PLAIN and LOGIN only.
+// in derive (the hashes of the SCRAM mechanisms offered), as Dovecot does.
+// A {SCRAM-…} user can use SCRAM with that hash, and PLAIN and LOGIN, which
+// check the password against the stored keys. A hashed user can use PLAIN
+// and LOGIN only.
 //
-// The error names the line but never quotes it.
+// User names are compared after SASLprep (RFC 4013), so two lines whose
+// names are the same string after SASLprep ("alice" and "ａｌｉｃｅ"), or
+// one name given twice, are an error: a client could not tell which
+// account it logs in to. Errors name the line, and may name the users, but
+// never quote a password or the line.
 func ParseUsers(r io.Reader, derive []scram.Hash) (*Users, error) {
-	u := &Users{derive: derive}
-	var decoy string // a hash that costs what a real one costs
+	u := &Users{}
+	type seen struct {
+		name string
+		line int
+	}
+	first := make(map[string]seen) // by prepared name
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), MaxLine)
 	for n := 1; sc.Scan(); n++ {
@@ -121,112 +105,96 @@ func ParseUsers(r io.Reader, derive []scram.Hash) (*Users, error) {
 		if !ok || name == "" {
 			return nil, fmt.Errorf("users file line %d: want name:password", n)
 		}
+		key, err := prep.Stored(name)
+		if err != nil {
+			// The error gives the rule and an offset, never the name.
+			return nil, fmt.Errorf("users file line %d: user name fails SASLprep: %w", n, err)
+		}
+		if f, dup := first[key]; dup && f.name == name {
+			return nil, fmt.Errorf("users file line %d: user %q is already on line %d", n, name, f.line)
+		} else if dup {
+			return nil, fmt.Errorf("users file line %d: user %q is the same as user %q of line %d after SASLprep (both are %q)", n, name, f.name, f.line, key)
+		}
 		password, _, _ := strings.Cut(rest, ":")
-		acct, id, err := u.parsePassword(name, password)
+		acct, rec, err := parsePassword(name, password, derive)
 		if err != nil {
 			return nil, fmt.Errorf("users file line %d: %w", n, err)
 		}
-		if id != nil {
-			u.ids.Add(id)
+		if err := u.store.Add(rec); err != nil {
+			// Add names the accounts and what is wrong, never a secret.
+			return nil, fmt.Errorf("users file line %d: %w", n, err)
 		}
+		first[key] = seen{name, n}
 		u.accounts = append(u.accounts, acct)
-		if decoy == "" {
-			decoy = decoyHash(id)
-		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("users file: %w", err)
 	}
-	if decoy != "" {
-		u.ids.SetDecoy(creds.Decoy(decoy))
-	}
 	return u, nil
 }
 
-// parsePassword turns one password field into an identity and SCRAM keys.
-func (u *Users) parsePassword(name, password string) (Account, creds.Identity, error) {
+// parsePassword turns one password field into the account record and its
+// description.
+func parsePassword(name, password string, derive []scram.Hash) (Account, creds.Account, error) {
+	rec := creds.Account{Name: name}
 	if password == "" {
-		return Account{Name: name, Scheme: "NONE"}, nil, nil
+		return Account{Name: name, Scheme: "NONE"}, rec, nil
 	}
 	scheme := ""
 	if rest, ok := strings.CutPrefix(password, "{"); ok {
 		s, _, ok := strings.Cut(rest, "}")
 		if !ok {
-			return Account{}, nil, fmt.Errorf("unterminated {SCHEME}")
+			return Account{}, rec, fmt.Errorf("unterminated {SCHEME}")
 		}
 		scheme = strings.ToUpper(s)
 	}
 	switch {
 	case scheme == "PLAIN" || scheme == "CLEARTEXT":
 		secret := password[len(scheme)+2:]
-		id := creds.ClearIdentity{Name: name, Password: secret}
-		if _, ok := id.Secret(); !ok || secret == "" {
-			return Account{}, nil, fmt.Errorf("{%s} password is empty or fails SASLprep", scheme)
+		p, err := prep.Stored(secret)
+		if err != nil || p == "" {
+			return Account{}, rec, fmt.Errorf("{%s} password is empty or fails SASLprep", scheme)
 		}
-		for _, h := range u.derive {
-			k, err := scram.Derive(h, secret, nil, SCRAMIterations, false)
+		// Kept in the clear, which CRAM-MD5 needs, and prepared: PLAIN
+		// compares the client's prepared password with it as it is.
+		rec.Password = "{PLAIN}" + p
+		for _, h := range derive {
+			k, err := creds.DeriveSCRAMKeys(h.Name(), secret, nil, SCRAMIterations, false)
 			if err != nil {
-				return Account{}, nil, fmt.Errorf("deriving SCRAM keys: %w", err)
+				return Account{}, rec, fmt.Errorf("deriving SCRAM-%s keys failed", h.Name())
 			}
-			if err := u.keys.SetKeys(context.Background(), h, name, k); err != nil {
-				return Account{}, nil, err
-			}
-			u.countIterations(h, SCRAMIterations)
+			rec.SCRAM = append(rec.SCRAM, k)
 		}
-		return Account{Name: name, Scheme: "PLAIN"}, id, nil
+		return Account{Name: name, Scheme: "PLAIN"}, rec, nil
 	case strings.HasPrefix(scheme, "SCRAM-"):
-		h, k, err := scram.ParseStored(password)
+		k, err := creds.ParseSCRAMKeys(password)
 		if err != nil {
-			return Account{}, nil, fmt.Errorf("{%s}: %w", scheme, err)
+			// Not the scheme name either: it is part of the line.
+			return Account{}, rec, fmt.Errorf("stored SCRAM keys: %w", err)
 		}
-		if err := u.keys.SetKeys(context.Background(), h, name, k); err != nil {
-			return Account{}, nil, err
+		if k.Iterations < creds.MinSCRAMIterations {
+			return Account{}, rec, fmt.Errorf("stored SCRAM-%s keys: iteration count %d is below %d, which clients refuse", k.Hash, k.Iterations, creds.MinSCRAMIterations)
 		}
-		u.countIterations(h, k.Iterations)
-		return Account{Name: name, Scheme: h.Mechanism(false)}, scram.Identity{Name: name, Hash: h, Keys: k}, nil
+		rec.SCRAM = []creds.SCRAMKeys{k}
+		return Account{Name: name, Scheme: "SCRAM-" + k.Hash}, rec, nil
 	}
 	s, err := hash.Scheme(password)
 	if err != nil {
 		if scheme == "" {
-			return Account{}, nil, fmt.Errorf("password has no {SCHEME} and is no known hash (Dovecot's default CRYPT is not supported): %w", err)
+			return Account{}, rec, fmt.Errorf("password has no {SCHEME} and is no known hash (Dovecot's default CRYPT is not supported): %w", err)
 		}
-		return Account{}, nil, err
+		return Account{}, rec, err
+	}
+	if s == "plain" {
+		// Scheme resolves only {PLAIN} and {CLEARTEXT} to plain, both
+		// handled above.
+		return Account{}, rec, fmt.Errorf("unexpected clear password")
 	}
 	if scheme == "" {
 		scheme = strings.ToUpper(s)
 	}
-	return Account{Name: name, Scheme: scheme}, creds.HashedIdentity{Name: name, Hash: password}, nil
-}
-
-// decoyHash returns an encoded hash whose verification costs what verifying
-// id costs, or "" when id is stored in the clear.
-func decoyHash(id creds.Identity) string {
-	switch id := id.(type) {
-	case creds.HashedIdentity:
-		// The decoy never matches whatever its hash, so a real user's hash
-		// is as good as a fresh one of the same cost, and needs no parsing
-		// of the cost parameters.
-		return id.Hash
-	case scram.Identity:
-		// PLAIN against stored SCRAM keys runs PBKDF2 with the keys' hash
-		// and iteration count.
-		digest := map[string]string{"SHA-1": "sha1", "SHA-256": "sha256", "SHA-512": "sha512"}[id.Hash.Name()]
-		if digest == "" {
-			digest = "sha512"
-		}
-		enc, err := hash.PBKDF2{Digest: digest, Rounds: id.Keys.Iterations}.Hash(randomSecret())
-		if err != nil {
-			return ""
-		}
-		return enc
-	}
-	return ""
-}
-
-func randomSecret() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return base64.RawStdEncoding.EncodeToString(b)
+	rec.Password = password
+	return Account{Name: name, Scheme: scheme}, rec, nil
 }
 
 // Tokens holds bearer tokens for XOAUTH2 and OAUTHBEARER. It implements
@@ -283,10 +251,11 @@ func (t *Tokens) Accounts() []Account {
 
 // ValidateToken implements [mech.TokenValidator]: the token must be the one
 // the file holds for r.User, or, when r.User is empty (OAUTHBEARER without
-// an authzid), anyone's. It sets r.Subject to the token's holder. A refused
-// token gives [mech.ErrAuthFailed], for the mechanism to send its JSON
-// error. The comparison is in constant time, of SHA-256 sums so that the
-// token's length does not show either.
+// an authzid), anyone's. It sets r.Subject to the token's holder, which
+// becomes the account that logged in. A refused token gives
+// [mech.ErrAuthFailed], for the mechanism to send its JSON error. The
+// comparison is in constant time, of SHA-256 sums so that the token's
+// length does not show either.
 func (t *Tokens) ValidateToken(_ context.Context, r *mech.TokenRequest) error {
 	got := sha256.Sum256([]byte(r.Token))
 	if r.User != "" {

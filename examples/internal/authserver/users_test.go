@@ -25,15 +25,16 @@ func mustHash(t *testing.T, h hash.Hasher) string {
 
 func scramLine(t *testing.T, h scram.Hash, iterations int) string {
 	t.Helper()
-	k, err := scram.Derive(h, "pencil", nil, iterations, false)
+	k, err := creds.DeriveSCRAMKeys(h.Name(), "pencil", nil, iterations, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return k.Format(h)
+	return k.String()
 }
 
 // TestParseUsers loads a passwd-file with every scheme, made here with
-// creds/hash and scram.Derive, and checks what each user can do.
+// creds/hash and creds.DeriveSCRAMKeys, and checks what each user can do
+// through a Verifier over the store.
 func TestParseUsers(t *testing.T) {
 	ctx := context.Background()
 	bcrypt := mustHash(t, hash.Bcrypt{Cost: 4})
@@ -71,73 +72,97 @@ func TestParseUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	v := &creds.Verifier{Store: u}
 	accts := u.Accounts()
-	if len(accts) != len(tests)+1 {
-		t.Fatalf("%d accounts; want %d", len(accts), len(tests)+1)
+	if len(accts) != len(tests)+1 || u.Len() != len(tests)+1 {
+		t.Fatalf("%d accounts, %d in the store; want %d", len(accts), u.Len(), len(tests)+1)
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if accts[i] != (Account{Name: tc.name, Scheme: tc.scheme}) {
 				t.Errorf("account %+v; want %s %s", accts[i], tc.name, tc.scheme)
 			}
-			id, err := u.Identity(ctx, tc.name)
-			if err != nil || id == nil || id.Authcid() != tc.name {
-				t.Fatalf("Identity = %v, %v", id, err)
+			id, err := u.Lookup(ctx, tc.name)
+			if err != nil || id.AccountName() != tc.name {
+				t.Fatalf("Lookup = %v, %v", id, err)
 			}
-			// PLAIN and LOGIN verify against every scheme.
-			if err := creds.NewPasswordServer("PLAIN", tc.name, "", "pencil").Verify(id); err != nil {
-				t.Errorf("right password: %v", err)
+			// PLAIN and LOGIN check against every scheme.
+			if got, err := v.CheckPassword(ctx, tc.name, "pencil"); err != nil || got != tc.name {
+				t.Errorf("right password: %q, %v", got, err)
 			}
-			if err := creds.NewPasswordServer("PLAIN", tc.name, "", "pencil2").Verify(id); !errors.Is(err, creds.ErrBadCredentials) {
+			if _, err := v.CheckPassword(ctx, tc.name, "pencil2"); !errors.Is(err, creds.ErrBadCredentials) {
 				t.Errorf("wrong password: %v", err)
 			}
-			if _, ok := id.Secret(); ok != tc.clear {
-				t.Errorf("clear secret: %v", ok)
+			_, clear := id.(creds.ClearSecretHolder).ClearSecret()
+			if clear != tc.clear {
+				t.Errorf("clear secret: %v", clear)
 			}
 			for _, h := range scram.Hashes {
-				_, err := u.Keys(ctx, h, tc.name)
+				_, got := id.(creds.SCRAMKeyHolder).SCRAMKeys(h.Name())
 				want := false
 				for _, w := range tc.scram {
 					want = want || w.Name() == h.Name()
 				}
-				if (err == nil) != want {
-					t.Errorf("%s keys: %v", h.Name(), err)
+				if got != want {
+					t.Errorf("%s keys: %v, want %v", h.Name(), got, want)
 				}
 			}
 		})
 	}
-	if id, _ := u.Identity(ctx, "certonly"); id != nil && id.Authcid() == "certonly" {
-		t.Error("a user without a password has an identity")
+	if _, err := v.CheckPassword(ctx, "certonly", "pencil"); !errors.Is(err, creds.ErrBadCredentials) {
+		t.Errorf("a user without a password logs in: %v", err)
 	}
-	// An unknown user gets a decoy that costs what a hash costs, and
-	// matches nothing.
-	id, err := u.Identity(ctx, "nobody")
-	if err != nil || id == nil {
-		t.Fatalf("unknown user: %v, %v", id, err)
-	}
-	if err := creds.NewPasswordServer("PLAIN", "nobody", "", "pencil").Verify(id); !errors.Is(err, creds.ErrBadCredentials) {
+	// An unknown user is refused like a wrong password, after a check
+	// against a decoy that costs what the store's hashes cost.
+	if _, err := v.CheckPassword(ctx, "nobody", "pencil"); !errors.Is(err, creds.ErrBadCredentials) {
 		t.Errorf("unknown user: %v", err)
 	}
-	if got := u.MockIterations(scram.SHA512); got != 4096 {
-		t.Errorf("SHA-512 mock iterations %d; want the 4096 most users have", got)
+	p := u.Profile()
+	if p.PasswordDecoy == nil || !p.ClearSecrets {
+		t.Errorf("profile %+v: want a password decoy and clear secrets", p)
+	}
+	// The mock keys of unknown users take the iteration count most users
+	// have: 4096 for SHA-512, though scram512 has 5000.
+	for _, s := range p.SCRAM {
+		if s.Iterations != SCRAMIterations {
+			t.Errorf("SCRAM-%s mock iterations %d; want the %d most users have", s.Hash, s.Iterations, SCRAMIterations)
+		}
+	}
+	if len(p.SCRAM) != len(scram.Hashes) {
+		t.Errorf("profile has %d SCRAM shapes, want %d", len(p.SCRAM), len(scram.Hashes))
 	}
 }
 
-func TestDecoyOnlySCRAM(t *testing.T) {
+// TestProfileOnlySCRAM: a store of stored SCRAM keys gives unknown users
+// mock keys of their iteration count, and a password decoy that costs
+// their PBKDF2.
+func TestProfileOnlySCRAM(t *testing.T) {
 	u, err := ParseUsers(strings.NewReader("a:"+scramLine(t, scram.SHA256, 5000)+"\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, _ := u.Identity(context.Background(), "nobody")
-	if id == nil {
-		t.Fatal("no decoy for stored-key users")
+	p := u.Profile()
+	if p.PasswordDecoy == nil {
+		t.Error("no password decoy for stored-key users")
 	}
-	if got := u.MockIterations(scram.SHA256); got != 5000 {
-		t.Errorf("mock iterations %d; want 5000", got)
+	if len(p.SCRAM) != 1 || p.SCRAM[0].Hash != "SHA-256" || p.SCRAM[0].Iterations != 5000 || p.SCRAM[0].SaltLen != 16 {
+		t.Errorf("SCRAM shapes %+v; want SHA-256, 16-octet salt, 5000 iterations", p.SCRAM)
+	}
+	l, err := (&creds.Verifier{Store: u}).LookupSCRAM(context.Background(), "nobody", "SHA-256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Keys.Iterations != 5000 || len(l.Keys.Salt) != 16 {
+		t.Errorf("unknown user's keys: %d iterations, %d-octet salt; want 5000 and 16", l.Keys.Iterations, len(l.Keys.Salt))
+	}
+	if _, err := l.Account(); !errors.Is(err, creds.ErrBadCredentials) {
+		t.Errorf("unknown user's lookup names an account: %v", err)
 	}
 }
 
 func TestParseUsersErrors(t *testing.T) {
+	few := strings.Replace(scramLine(t, scram.SHA256, 4096), "}4096,", "}4000,", 1)
+	fewSalt := strings.Split(few, ",")[1]
 	tests := []struct {
 		name, line string
 		secret     string // must not appear in the error
@@ -149,9 +174,12 @@ func TestParseUsersErrors(t *testing.T) {
 		{"unterminated", "user:{PLAIN", ""},
 		{"empty plain", "user:{PLAIN}", ""},
 		{"malformed scram", "user:{SCRAM-SHA-256}4096,c2FsdA==,AAAA,AAAA", "c2FsdA=="},
+		{"scram below 4096", "user:" + few, fewSalt},
 		{"malformed bcrypt", "user:{BLF-CRYPT}$2y$99$xyz", "$2y$99$xyz"},
 		{"prohibited plain", "user:{PLAIN}pen\u0007cil", "pen\u0007cil"},
 		{"scram plus", "user:{SCRAM-SHA-256-PLUS}4096,c2FsdA==,AAAA,AAAA", "c2FsdA=="},
+		{"scheme holding a secret", "user:{SCRAM-hunter2}4096,c2FsdA==,AAAA,AAAA", "hunter2"},
+		{"prohibited name", "us\u0007er:{PLAIN}pencil", "pencil"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,7 +193,80 @@ func TestParseUsersErrors(t *testing.T) {
 			if tc.secret != "" && strings.Contains(err.Error(), tc.secret) {
 				t.Errorf("error %q quotes the password", err)
 			}
+			if len(tc.line) > len("user") && strings.Contains(err.Error(), tc.line) {
+				t.Errorf("error %q quotes the line", err)
+			}
 		})
+	}
+}
+
+// TestParseUsersCollisions: two lines for one account, by the same name or
+// by names that SASLprep makes the same, refuse to load, naming the line
+// and never a password.
+func TestParseUsersCollisions(t *testing.T) {
+	tests := []struct {
+		name, second string
+	}{
+		{"repeated", "alice:{PLAIN}secret-two"},
+		{"fullwidth", "\uff41\uff4c\uff49\uff43\uff45:{PLAIN}secret-two"}, // ａｌｉｃｅ
+		{"soft hyphen", "al\u00adice:{PLAIN}secret-two"},                  // mapped to nothing
+		{"stored keys", "alice:" + scramLine(t, scram.SHA256, 4096)},
+		{"no password", "alice:::::::nopassword=y"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := "# users\nalice:{PLAIN}secret-one\nbob:{PLAIN}pencil\n" + tc.second + "\n"
+			_, err := ParseUsers(strings.NewReader(file), []scram.Hash{scram.SHA256})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "line 4") || !strings.Contains(msg, "line 2") {
+				t.Errorf("error %q does not name lines 4 and 2", msg)
+			}
+			for _, secret := range []string{"secret-one", "secret-two", "pencil", tc.second} {
+				if strings.Contains(msg, secret) {
+					t.Errorf("error %q quotes a secret or the line", msg)
+				}
+			}
+		})
+	}
+	// Names that differ after SASLprep are two accounts.
+	u, err := ParseUsers(strings.NewReader("alice:{PLAIN}a\nalicia:{PLAIN}b\nAlice:{PLAIN}c\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Len() != 3 {
+		t.Errorf("%d accounts; want 3", u.Len())
+	}
+}
+
+// TestSpellings: a client may spell a name in any form that SASLprep
+// maps to the account's, and logs in to the account by its canonical name.
+func TestSpellings(t *testing.T) {
+	u, err := ParseUsers(strings.NewReader("alice:{PLAIN}pencil\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := (&creds.Verifier{Store: u}).CheckPassword(context.Background(), "\uff41\uff4c\uff49\uff43\uff45", "pencil")
+	if err != nil || got != "alice" {
+		t.Errorf("CheckPassword(ａｌｉｃｅ) = %q, %v; want alice", got, err)
+	}
+	// A clear password is prepared too: "pa\u200Bssword" (a zero-width
+	// space, which SASLprep drops) is "password", for PLAIN as for
+	// CRAM-MD5.
+	u, err = ParseUsers(strings.NewReader("bob:{PLAIN}pa\u200bssword\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &creds.Verifier{Store: u}
+	for _, pw := range []string{"password", "pass\u00adword", "pa\u200bssword"} {
+		if got, err := v.CheckPassword(context.Background(), "bob", pw); err != nil || got != "bob" {
+			t.Errorf("CheckPassword(bob, %+q) = %q, %v", pw, got, err)
+		}
+	}
+	if _, err := v.CheckClear(context.Background(), "bob", func(s string) bool { return s == "password" }); err != nil {
+		t.Errorf("CRAM-MD5's clear secret is not the prepared password: %v", err)
 	}
 }
 
@@ -217,8 +318,10 @@ func TestClassify(t *testing.T) {
 	}{
 		{nil, OK},
 		{creds.ErrBadCredentials, AuthFailed},
-		{creds.ErrUnusable, AuthFailed},
-		{&creds.ExternalError{}, AuthFailed},
+		{&mech.Error{Mechanism: "PLAIN", Err: creds.ErrBadCredentials}, AuthFailed},
+		{&mech.FailureError{Data: []byte("e=invalid-proof"), Err: &mech.Error{Mechanism: "SCRAM-SHA-256", Err: creds.ErrBadCredentials}}, AuthFailed},
+		{mech.ErrAuthFailed, AuthFailed},
+		{&mech.Error{Mechanism: "EXTERNAL", Err: mech.ErrAuthFailed}, AuthFailed},
 		{&mech.TokenError{Status: "401"}, AuthFailed},
 		{&mech.Error{Mechanism: "PLAIN", Err: mech.ErrInvalidResponse}, AuthFailed},
 		{&session.LimitError{Err: session.ErrTooManySteps, Limit: 8}, AuthFailed},
@@ -231,6 +334,8 @@ func TestClassify(t *testing.T) {
 		{session.ErrBase64, Syntax},
 		{&mech.Error{Mechanism: "CRAM-MD5", Err: mech.ErrNoInitialResponse}, Syntax},
 		{&session.LimitError{Err: session.ErrTooLarge, Limit: 1}, TooLarge},
+		{&mech.Error{Mechanism: "OAUTHBEARER", Reason: "no subject", Err: creds.ErrMisconfigured}, Temporary},
+		{creds.ErrMisconfigured, Temporary},
 		{errors.New("database down"), Temporary},
 		{context.DeadlineExceeded, Temporary},
 	}
