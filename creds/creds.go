@@ -129,8 +129,10 @@ func (p *Principal) Mechanism() string { return p.mech }
 // used. It is empty for an anonymous principal.
 func (p *Principal) Account() string { return p.account }
 
-// Authzid returns the authorization identity, prepared with SASLprep, or
-// "" when the client asked for none or asked for its own account.
+// Authzid returns the authorization identity. In a Principal that a
+// session hands out (after [Authorize]) it is prepared with SASLprep, and
+// "" when the client asked for none or asked for its own account; in one a
+// mechanism has just made, it is what the client sent.
 func (p *Principal) Authzid() string { return p.authzid }
 
 // Effective returns the identity the session acts as: the authzid, or the

@@ -104,7 +104,9 @@ func (a *Account) CheckPassword(password string) error {
 	}
 	ok = ok && offered != ""
 	var err error
-	switch {
+	switch clear, isClear := clearPassword(a.Password); {
+	case isClear:
+		err = checkClear(clear, offered, a.NoPrep)
 	case a.Password != "":
 		err = pwhash.Verify(a.Password, offered)
 	case len(a.SCRAM) > 0:
@@ -143,6 +145,22 @@ func (a *Account) SCRAMKeys(hash string) (SCRAMKeys, bool) {
 		}
 	}
 	return SCRAMKeys{}, false
+}
+
+// checkClear compares the offered password, already prepared, with a clear
+// stored one, prepared the same way, in time that depends on neither's
+// contents or length: both are hashed first.
+func checkClear(stored, offered string, noprep bool) error {
+	if !noprep {
+		if p, err := prep.Query(stored); err == nil {
+			stored = p
+		}
+	}
+	a, b := sha256.Sum256([]byte(stored)), sha256.Sum256([]byte(offered))
+	if stored == "" || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		return ErrBadCredentials
+	}
+	return nil
 }
 
 // clearPassword returns the password of a "{PLAIN}" or "{CLEARTEXT}"

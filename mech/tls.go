@@ -65,21 +65,34 @@ func tlsChannel(cs *tls.ConnectionState, server *x509.Certificate) Channel {
 	if cs == nil {
 		return ch
 	}
-	exporter := func() {
-		if ekm, err := cs.ExportKeyingMaterial("EXPORTER-Channel-Binding", nil, 32); err == nil {
-			ch.Bindings = append(ch.Bindings, Binding{Type: TLSExporter, Data: ekm})
-		}
-	}
 	if cs.Version < tls.VersionTLS13 && len(cs.TLSUnique) > 0 {
 		ch.Bindings = append(ch.Bindings, Binding{Type: TLSUnique, Data: cs.TLSUnique})
 	}
-	exporter()
+	if ekm, ok := exportBinding(cs); ok {
+		ch.Bindings = append(ch.Bindings, Binding{Type: TLSExporter, Data: ekm})
+	}
 	if server != nil {
 		if d, err := ServerEndPoint(server); err == nil {
 			ch.Bindings = append(ch.Bindings, Binding{Type: TLSServerEndPoint, Data: d})
 		}
 	}
 	return ch
+}
+
+// exportBinding returns the tls-exporter binding of cs. A ConnectionState
+// not made by a handshake has no exporter, and calling it panics; such a
+// state has no binding.
+func exportBinding(cs *tls.ConnectionState) (ekm []byte, ok bool) {
+	if !cs.HandshakeComplete {
+		return nil, false
+	}
+	defer func() {
+		if recover() != nil {
+			ekm, ok = nil, false
+		}
+	}()
+	ekm, err := cs.ExportKeyingMaterial("EXPORTER-Channel-Binding", nil, 32)
+	return ekm, err == nil
 }
 
 // ServerEndPoint returns the tls-server-end-point binding of a server's

@@ -295,7 +295,8 @@ func (r *Registry) NewClient(name string, c creds.Client, ch mech.Channel) (*ses
 // (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2) only when ch is secure (or
 // [Config.InsecureClearSecret] is set), channel-binding mechanisms only
 // when ch has bindings, and EXTERNAL-like mechanisms only when ch carries
-// an external identity.
+// an external identity. A mechanism the registry's session settings cannot
+// support (see [Registry.NewServer]) is never advertised.
 func (r *Registry) Advertise(ch mech.Channel) []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -304,7 +305,7 @@ func (r *Registry) Advertise(ch mech.Channel) []string {
 		if _, ok := m.(mech.Server); !ok {
 			continue
 		}
-		if r.usable(m.Properties(), &ch) == nil {
+		if r.usable(m.Properties(), &ch) == nil && r.checkConfig(m) == nil {
 			names = append(names, m.Name())
 		}
 	}

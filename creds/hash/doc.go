@@ -1,6 +1,11 @@
 // Package hash hashes and verifies stored passwords in the common encoded
 // formats used by password databases and SASL servers.
 //
+// A server's accounts hold their passwords in these encodings
+// ([github.com/saslkit/saslkit/creds.Account].Password); the server checks
+// them through its [github.com/saslkit/saslkit/creds.Verifier], which calls
+// [Verify], rather than calling Verify itself.
+//
 // [Verify] and [Scheme] recognise these encodings:
 //
 //   - PBKDF2 (RFC 8018), in the pysasl/passlib modular-crypt form

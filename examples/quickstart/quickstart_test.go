@@ -319,8 +319,9 @@ func TestQuickstart(t *testing.T) {
 // TestEveryREADMERegistryRefusesWrongPasswords runs Serve with each
 // server registry the README shows. NewServerRegistry refuses a wrong
 // password; registry.Defaults, the README's client registry, has no
-// account store, so its NewServer fails closed for every password, the
-// right one too, and Serve never answers OK.
+// account store, so it advertises nothing a server could run, its
+// NewServer fails closed for every password, the right one too, and Serve
+// never answers OK.
 func TestEveryREADMERegistryRefusesWrongPasswords(t *testing.T) {
 	quick, err := serverRegistry()
 	if err != nil {
@@ -334,8 +335,9 @@ func TestEveryREADMERegistryRefusesWrongPasswords(t *testing.T) {
 		wantServer error
 	}{
 		{"NewServerRegistry", quick, "wrong", creds.ErrBadCredentials},
-		{"Defaults", registry.Defaults(), "wrong", creds.ErrMisconfigured},
-		{"Defaults right password", registry.Defaults(), "pencil", creds.ErrMisconfigured},
+		// Nothing is advertised, so the client names no mechanism.
+		{"Defaults", registry.Defaults(), "wrong", registry.ErrUnknown},
+		{"Defaults right password", registry.Defaults(), "pencil", registry.ErrUnknown},
 	} {
 		for _, m := range []string{"PLAIN", "LOGIN"} {
 			t.Run(tc.name+"/"+m, func(t *testing.T) {
@@ -347,10 +349,23 @@ func TestEveryREADMERegistryRefusesWrongPasswords(t *testing.T) {
 				if got != nil || !errors.Is(serr, tc.wantServer) {
 					t.Errorf("Serve = %v, %v; want an error wrapping %v", got, serr, tc.wantServer)
 				}
-				if !errorIsOrRefused(cerr, errRefused) {
+				if tc.wantServer == creds.ErrBadCredentials && !errorIsOrRefused(cerr, errRefused) {
 					t.Errorf("Authenticate = %v; want the server's refusal", cerr)
 				}
+				if cerr == nil {
+					t.Errorf("Authenticate succeeded")
+				}
 			})
+		}
+	}
+	// A client that ignores the list and names PLAIN anyway is refused
+	// when the session is built.
+	if got := registry.Defaults().Advertise(tls); len(got) != 0 {
+		t.Errorf("Defaults().Advertise = %v, want nothing", got)
+	}
+	for _, m := range []string{"PLAIN", "LOGIN"} {
+		if _, err := registry.Defaults().NewServer(m, tls); !errors.Is(err, creds.ErrMisconfigured) {
+			t.Errorf("Defaults().NewServer(%s) = %v, want ErrMisconfigured", m, err)
 		}
 	}
 }

@@ -10,10 +10,12 @@
 //	go run ./examples/stepthrough -mech scram-sha-256-plus
 //
 // Any mechanism the library has built in can be named with -mech, in any
-// case. The server holds one user, -user, with -server-password (for
-// password mechanisms and SCRAM) and accepts -server-token (for bearer
-// tokens); the connection is a simulated TLS connection whose client
-// certificate names -external-id (for EXTERNAL).
+// case. The server holds one account, named -user, with -server-password
+// (for password mechanisms and SCRAM), and accepts -server-token (for
+// bearer tokens); the connection is a simulated TLS connection whose client
+// certificate names -external-id (for EXTERNAL). User names are compared
+// after SASLprep, and the outcome names the account as the server holds
+// it: with -user Ⅸ, the SCRAM client sends "IX" and logs in to Ⅸ.
 //
 // The exit status is 0 when the exchange succeeds and the credentials
 // verify, 1 when authentication fails, and 2 on a usage error such as an
@@ -74,7 +76,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.user, "user", "user", "authentication identity the client sends")
 	fs.StringVar(&o.password, "password", "pencil", "password the client sends")
 	fs.StringVar(&o.authzid, "authzid", "", "authorization identity the client asks for (default none)")
-	fs.StringVar(&o.serverPassword, "server-password", "", "password the server's identity holds (default -password)")
+	fs.StringVar(&o.serverPassword, "server-password", "", "password the server's account holds (default -password)")
 	fs.StringVar(&o.token, "token", "tok123", "bearer token the client sends")
 	fs.StringVar(&o.serverToken, "server-token", "", "bearer token the server accepts (default -token)")
 	fs.StringVar(&o.externalID, "external-id", "", "identity the transport vouches for, for EXTERNAL (default -user)")
@@ -132,8 +134,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: -server-password: %v\n", programName, err)
 		return exitUsage
 	}
-	// Stored prepared: PLAIN compares the client's prepared password with
-	// a clear one as it is.
+	// The clear password is stored prepared, as creds.HashPassword
+	// prepares a password before it hashes it.
 	acct := creds.Account{Name: o.user, Password: "{PLAIN}" + pw}
 	if h, _, ok := scram.HashByName(m.Name()); ok {
 		// Derive the keys only for the hash in use: PBKDF2 is slow on

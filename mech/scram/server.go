@@ -309,8 +309,8 @@ func (m Mechanism) serverFinal(in *mech.ServerInput) (mech.ServerResult, error) 
 	final = appendB64(final, sc.mac(sc.a[:0], st.keys.ServerKey, am))
 	return mech.ServerResult{
 		Principal: creds.NewPrincipal(m.Name(), account, st.authzid),
-		Final:    final,
-		HasFinal: true,
+		Final:     final,
+		HasFinal:  true,
 	}, nil
 }
 

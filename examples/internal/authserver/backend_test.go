@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -250,5 +251,36 @@ func TestFlags(t *testing.T) {
 	}
 	if c.SecretFile != "/tmp/s" || c.MaxVerify != 4 || c.MaxConns != 7 || !c.InsecureAuth || c.Listen != "127.0.0.1:1143" {
 		t.Errorf("config %+v", c)
+	}
+}
+
+// TestMisconfigurationLogged: a misconfiguration met during an exchange is
+// a temporary failure for the client, and an error, with its reason, in
+// the server's log.
+func TestMisconfigurationLogged(t *testing.T) {
+	var log bytes.Buffer
+	b, err := New(Config{}, slog.New(slog.NewTextHandler(&log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(b, "test", func(*Conn) {}, "busy")
+	defer s.Close()
+	nc, peer := net.Pipe()
+	defer nc.Close()
+	defer peer.Close()
+	c := newConn(s, nc)
+	misconfigured := &mech.Error{Mechanism: "OAUTHBEARER", Reason: "no subject", Err: creds.ErrMisconfigured}
+	if o := c.finish("OAUTHBEARER", nil, misconfigured); o != Temporary {
+		t.Errorf("outcome %v; want %v", o, Temporary)
+	}
+	if l := log.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, "no subject") {
+		t.Errorf("log %q: want an error with the reason", l)
+	}
+	log.Reset()
+	if o := c.finish("PLAIN", nil, &mech.Error{Mechanism: "PLAIN", Err: creds.ErrBadCredentials}); o != AuthFailed {
+		t.Errorf("bad credentials: outcome %v", o)
+	}
+	if l := log.String(); strings.Contains(l, "level=ERROR") || strings.Contains(l, "err=") {
+		t.Errorf("a failed login logged as an error, or with its reason: %q", l)
 	}
 }

@@ -155,8 +155,8 @@ func parsePassword(name, password string, derive []scram.Hash) (Account, creds.A
 		if err != nil || p == "" {
 			return Account{}, rec, fmt.Errorf("{%s} password is empty or fails SASLprep", scheme)
 		}
-		// Kept in the clear, which CRAM-MD5 needs, and prepared: PLAIN
-		// compares the client's prepared password with it as it is.
+		// Kept in the clear, which CRAM-MD5 needs, and prepared, as
+		// creds.HashPassword prepares a password before it hashes it.
 		rec.Password = "{PLAIN}" + p
 		for _, h := range derive {
 			k, err := creds.DeriveSCRAMKeys(h.Name(), secret, nil, SCRAMIterations, false)
