@@ -116,9 +116,6 @@ func (m *MemoryStore) Add(a Account) error {
 	if other, ok := m.names[key]; ok {
 		return fmt.Errorf("%w: account %q collides with account %q: both are %q after SASLprep", ErrMisconfigured, a.Name, other.Name, key)
 	}
-	if other, ok := m.exact[a.Name]; ok {
-		return fmt.Errorf("%w: account %q is stored twice", ErrMisconfigured, other.Name)
-	}
 	if m.names == nil {
 		m.names = make(map[string]*Account)
 		m.exact = make(map[string]*Account)

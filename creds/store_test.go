@@ -385,3 +385,37 @@ func TestMemoryStoreConcurrent(t *testing.T) {
 		t.Errorf("Len = %d, want %d", m.Len(), 8*50)
 	}
 }
+
+// TestMemoryStoreProfileFollowsAdd: the profile reflects every account
+// added, however often it was read before.
+func TestMemoryStoreProfileFollowsAdd(t *testing.T) {
+	var m creds.MemoryStore
+	steps := []struct {
+		add   creds.Account
+		decoy string
+		clear bool
+		scram []creds.SCRAMShape
+	}{
+		{creds.Account{Name: "clear", Password: "{PLAIN}p"}, "", true, nil},
+		{creds.Account{Name: "hashed", Password: mustHash(t, "p", testPBKDF2)}, "hashed", true, nil},
+		{creds.Account{Name: "k1", SCRAM: []creds.SCRAMKeys{mustKeys(t, "SHA-256", "p", 20, 4096, false)}}, "hashed", true,
+			[]creds.SCRAMShape{{Hash: "SHA-256", SaltLen: 20, Iterations: 4096}}},
+		{creds.Account{Name: "k2", SCRAM: []creds.SCRAMKeys{mustKeys(t, "SHA-256", "p", 20, 4096, false)}}, "k1", true,
+			[]creds.SCRAMShape{{Hash: "SHA-256", SaltLen: 20, Iterations: 4096}}},
+	}
+	if p := m.Profile(); p.PasswordDecoy != nil || p.ClearSecrets || p.SCRAM != nil {
+		t.Errorf("empty store: Profile = %+v, want the zero Profile", p)
+	}
+	for _, s := range steps {
+		if err := m.Add(s.add); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			p := m.Profile()
+			got := []any{decoyName(t, p), p.ClearSecrets, p.SCRAM}
+			if diff := cmp.Diff([]any{s.decoy, s.clear, s.scram}, got); diff != "" {
+				t.Errorf("after adding %q: decoy, ClearSecrets, SCRAM (-want +got):\n%s", s.add.Name, diff)
+			}
+		}
+	}
+}

@@ -18,6 +18,9 @@ import (
 // checks; [MemoryStore] refuses longer account names.
 const MaxInput = 1024
 
+// MinSecret is the shortest [Verifier.Secret], in octets.
+const MinSecret = 16
+
 // Verifier is the one place where a server checks a secret: every
 // built-in server mechanism that checks one goes through it, and so should
 // protocol code that checks a password outside SASL (IMAP LOGIN, POP3
@@ -31,14 +34,18 @@ const MaxInput = 1024
 // Set the fields before first use; a Verifier must not be copied or
 // modified after that. Its methods are safe for concurrent use.
 type Verifier struct {
-	// Store holds the accounts. A nil Store makes every method return an
-	// error wrapping [ErrMisconfigured].
+	// Store holds the accounts. With a nil Store, Profile and every
+	// lookup return an error wrapping [ErrMisconfigured] (input over
+	// [MaxInput] fails first, with [ErrBadCredentials]).
 	Store Store
 	// Secret keys the mock SCRAM salts and keys of unknown users. With the
 	// same Secret, an unknown user is given the same salt across restarts
 	// and across servers, as a real user is. If nil, a random secret is
 	// made once per process, and an unknown user's salt changes with every
-	// restart. Use at least 32 random octets, kept as secret as the store.
+	// restart; an empty Secret counts as nil. Use at least 32 random
+	// octets, kept as secret as the store: a Secret shorter than
+	// [MinSecret] is refused as misconfigured, since anyone could compute
+	// the mock salts it gives and tell unknown users apart.
 	Secret []byte
 	// MaxConcurrent is the most password checks (hash computations, decoys
 	// included) that run at once; more wait their turn, or until their
@@ -62,19 +69,31 @@ func (v *Verifier) init() {
 }
 
 // Profile returns the store's profile, or an error wrapping
-// [ErrMisconfigured] when v or its Store is nil. Mechanisms call it when a
-// server is built, to refuse what the store cannot serve.
+// [ErrMisconfigured] when v or its Store is nil or its Secret is too
+// short. Mechanisms call it when a server is built, to refuse what the
+// store cannot serve.
 func (v *Verifier) Profile() (Profile, error) {
-	if v == nil || v.Store == nil {
-		return Profile{}, fmt.Errorf("%w: no account store", ErrMisconfigured)
+	if err := v.check(); err != nil {
+		return Profile{}, err
 	}
 	return v.Store.Profile(), nil
 }
 
+// check reports what makes v unusable.
+func (v *Verifier) check() error {
+	switch {
+	case v == nil || v.Store == nil:
+		return fmt.Errorf("%w: no account store", ErrMisconfigured)
+	case len(v.Secret) > 0 && len(v.Secret) < MinSecret:
+		return fmt.Errorf("%w: the Verifier's secret has %d octets, fewer than %d", ErrMisconfigured, len(v.Secret), MinSecret)
+	}
+	return nil
+}
+
 // lookup returns name's identity, or nil for an unknown user.
 func (v *Verifier) lookup(ctx context.Context, name string) (Identity, error) {
-	if v == nil || v.Store == nil {
-		return nil, fmt.Errorf("%w: no account store", ErrMisconfigured)
+	if err := v.check(); err != nil {
+		return nil, err
 	}
 	id, err := v.Store.Lookup(ctx, name)
 	switch {
@@ -209,7 +228,9 @@ func (l *SCRAMLookup) Account() (string, error) {
 // such keys, it returns mock keys with the salt length and iteration count
 // of the store's keys for hash, derived from [Verifier.Secret] and the
 // prepared name, so that they are the same at every attempt; the work is
-// the same either way. Its only error is the store's, for a failed lookup.
+// the same either way. It returns the store's error for a failed lookup,
+// and one wrapping [ErrMisconfigured] for a Verifier without a store or an
+// unknown hash.
 func (v *Verifier) LookupSCRAM(ctx context.Context, name, hash string) (*SCRAMLookup, error) {
 	id, err := v.lookup(ctx, name)
 	if err != nil {
@@ -247,7 +268,7 @@ func (v *Verifier) mockSCRAM(s SCRAMShape, name string) (SCRAMKeys, error) {
 		name = p
 	}
 	secret := v.Secret
-	if secret == nil {
+	if len(secret) == 0 {
 		secret = processSecret()
 	}
 	saltLen := min(max(s.SaltLen, 1), MaxSCRAMSalt)

@@ -62,7 +62,7 @@ func (c *countingChecker) calls() int {
 //	admin   PBKDF2 "pencil"
 //	scram   SCRAM-SHA-256 keys of "pencil" only (salt 24, 8192 iterations)
 //	scram2  the same shape
-//	cram    clear "pencil" (CRAM-MD5)
+//	cram    clear "pen\u00ADcil", "pencil" after SASLprep (CRAM-MD5)
 //	raw     clear "pen\u00ADcil", NoPrep
 //	nopw    no secret
 func testStore(t testing.TB) *creds.MemoryStore {
@@ -72,7 +72,7 @@ func testStore(t testing.TB) *creds.MemoryStore {
 		{Name: "admin", Password: mustHash(t, "pencil", testPBKDF2)},
 		{Name: "scram", SCRAM: []creds.SCRAMKeys{mustKeys(t, "SHA-256", "pencil", 24, 8192, false)}},
 		{Name: "scram2", SCRAM: []creds.SCRAMKeys{mustKeys(t, "SHA-256", "other", 24, 8192, false)}},
-		{Name: "cram", Password: "{PLAIN}pencil"},
+		{Name: "cram", Password: "{PLAIN}pen\u00ADcil"},
 		{Name: "raw", Password: "{PLAIN}pen\u00ADcil", NoPrep: true},
 		{Name: "nopw"},
 	} {

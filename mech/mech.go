@@ -371,8 +371,11 @@ func badCredentials(mech string, err error) error {
 
 // needStore is the CheckConfig of mechanisms that check a password.
 func needStore(mech string, in *ServerInput) error {
-	if _, err := in.Verifier.Profile(); err != nil {
+	if in.Verifier == nil || in.Verifier.Store == nil {
 		return &Error{Mechanism: mech, Reason: "needs an account store (session.Config.Verifier)", Err: creds.ErrMisconfigured}
+	}
+	if _, err := in.Verifier.Profile(); err != nil {
+		return &Error{Mechanism: mech, Err: err}
 	}
 	return nil
 }

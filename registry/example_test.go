@@ -13,19 +13,39 @@ import (
 )
 
 // A server advertises PLAIN and LOGIN only once the connection is secure,
-// and EXTERNAL only when the transport vouches for a client identity.
+// and EXTERNAL only when the transport vouches for a client identity. A
+// registry never advertises what its configuration cannot serve.
 func ExampleRegistry_Advertise() {
-	r, err := registry.Named(nil, "EXTERNAL", "CRAM-MD5", "PLAIN", "LOGIN")
+	pw, err := creds.HashPassword("secret", hash.PBKDF2{Digest: "sha256", Rounds: 1000})
+	if err != nil {
+		panic(err)
+	}
+	var store creds.MemoryStore
+	if err := store.Add(creds.Account{Name: "alice", Password: pw}); err != nil {
+		panic(err)
+	}
+	cfg := &registry.Config{}
+	cfg.Session.Verifier = &creds.Verifier{Store: &store}
+	r, err := registry.Named(cfg, "EXTERNAL", "PLAIN", "LOGIN")
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println("plain text:", r.Advertise(mech.Channel{}))
 	fmt.Println("TLS:       ", r.Advertise(mech.Channel{Secure: true}))
 	fmt.Println("TLS + cert:", r.Advertise(mech.Channel{Secure: true, External: "CN=alice"}))
+
+	// The same mechanisms in a client registry (no Verifier): no server
+	// runs, so none is advertised, but EXTERNAL, which needs no store.
+	client, err := registry.Named(nil, "EXTERNAL", "CRAM-MD5", "PLAIN", "LOGIN")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("client registry, TLS + cert:", client.Advertise(mech.Channel{Secure: true, External: "CN=alice"}))
 	// Output:
-	// plain text: [CRAM-MD5]
-	// TLS:        [CRAM-MD5 PLAIN LOGIN]
-	// TLS + cert: [EXTERNAL CRAM-MD5 PLAIN LOGIN]
+	// plain text: []
+	// TLS:        [PLAIN LOGIN]
+	// TLS + cert: [EXTERNAL PLAIN LOGIN]
+	// client registry, TLS + cert: [EXTERNAL]
 }
 
 // A client picks the mechanism it prefers among those the server

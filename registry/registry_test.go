@@ -611,14 +611,28 @@ func TestDefaults(t *testing.T) {
 	if diff := cmp.Diff([]string{"PLAIN", "LOGIN"}, r.Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}
-	if got := r.Advertise(plainCh); len(got) != 0 {
-		t.Errorf("Advertise in the clear = %q, want nothing", got)
-	}
-	if diff := cmp.Diff([]string{"PLAIN", "LOGIN"}, r.Advertise(tlsCh)); diff != "" {
-		t.Errorf("Advertise over TLS (-want +got):\n%s", diff)
-	}
 	// A client registry: it runs clients, and no server, since it has no
-	// store to check a password against.
+	// store to check a password against; so it advertises nothing.
+	for _, ch := range []mech.Channel{plainCh, tlsCh} {
+		if got := r.Advertise(ch); len(got) != 0 {
+			t.Errorf("Advertise(%+v) = %q, want nothing", ch, got)
+		}
+	}
+	if got, err := r.Select([]string{"PLAIN", "LOGIN"}, creds.Client{Authcid: "u", Password: "p"}, tlsCh); err != nil || got != "PLAIN" {
+		t.Errorf("Select over TLS = %q, %v; want PLAIN", got, err)
+	}
+	// The same registry with a Verifier advertises PLAIN and LOGIN, only
+	// over TLS.
+	srv, err := registry.Named(&registry.Config{Session: session.Config{Verifier: &creds.Verifier{Store: fullStore(t)}}}, "PLAIN", "LOGIN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Advertise(plainCh); len(got) != 0 {
+		t.Errorf("server: Advertise in the clear = %q, want nothing", got)
+	}
+	if diff := cmp.Diff([]string{"PLAIN", "LOGIN"}, srv.Advertise(tlsCh)); diff != "" {
+		t.Errorf("server: Advertise over TLS (-want +got):\n%s", diff)
+	}
 	for _, name := range []string{"PLAIN", "LOGIN"} {
 		if c, err := r.NewClient(name, creds.Client{Authcid: "u", Password: "p"}, tlsCh); err != nil || c == nil {
 			t.Errorf("NewClient(%s) = %v, %v", name, c, err)
@@ -647,6 +661,10 @@ func TestNoOpenDoor(t *testing.T) {
 		r, err := registry.Named(cfg, registry.BuiltinNames()...)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Nothing it cannot run is advertised either.
+		if diff := cmp.Diff([]string{"EXTERNAL", "ANONYMOUS"}, r.Advertise(open)); diff != "" {
+			t.Errorf("Advertise (-want +got):\n%s", diff)
 		}
 		for _, name := range registry.BuiltinNames() {
 			s, err := r.NewServer(name, open)

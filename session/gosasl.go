@@ -51,10 +51,12 @@ func (g *GoSASL) Next(response []byte) (challenge []byte, done bool, err error) 
 		return nil, false, err
 	}
 	if g.pending != nil {
-		g.step, g.pending = *g.pending, nil
+		pending := g.pending
+		g.pending = nil
 		if len(response) != 0 {
 			return nil, false, ErrUnexpectedReply
 		}
+		g.step = *pending
 		return nil, true, nil
 	}
 	var step Step

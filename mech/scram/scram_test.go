@@ -211,7 +211,7 @@ func TestUnknownUser(t *testing.T) {
 	if a, b := first(secret, "alice"), first(secret, "bob"); a == b {
 		t.Errorf("mock salts equal for two users: %s", a)
 	}
-	if a, b := first(secret, "alice"), first([]byte("another secret"), "alice"); a == b {
+	if a, b := first(secret, "alice"), first([]byte("another secret of 32 octets......"), "alice"); a == b {
 		t.Errorf("mock salts equal for two secrets: %s", a)
 	}
 	if !strings.HasSuffix(first(secret, "alice"), ",i=10000") {

@@ -81,9 +81,12 @@ func (m Mechanism) Properties() mech.Properties {
 // CheckConfig implements [mech.ConfigChecker]: a SCRAM server needs an
 // account store that holds keys for its hash.
 func (m Mechanism) CheckConfig(in *mech.ServerInput) error {
+	if in.Verifier == nil || in.Verifier.Store == nil {
+		return &mech.Error{Mechanism: m.Name(), Reason: "needs an account store (session.Config.Verifier)", Err: creds.ErrMisconfigured}
+	}
 	p, err := in.Verifier.Profile()
 	if err != nil {
-		return &mech.Error{Mechanism: m.Name(), Reason: "needs an account store (session.Config.Verifier)", Err: creds.ErrMisconfigured}
+		return &mech.Error{Mechanism: m.Name(), Err: err}
 	}
 	h := m.hash()
 	for _, s := range p.SCRAM {
