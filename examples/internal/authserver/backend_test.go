@@ -159,7 +159,7 @@ func TestNoSecretFile(t *testing.T) {
 	if b.Verifier().Secret != nil {
 		t.Error("a secret without -secret-file")
 	}
-	if mockSalt(t, b, "nobody") != mockSalt(t, b, "nobody") {
+	if first, again := mockSalt(t, b, "nobody"), mockSalt(t, b, "nobody"); first != again {
 		t.Error("an unknown user's salt changes between attempts")
 	}
 	good := creds.Client{Authcid: "user", Password: "pencil"}
