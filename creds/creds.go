@@ -67,8 +67,9 @@ var (
 
 	// ErrMisconfigured means the server's configuration cannot support
 	// what was asked, such as a store that holds no SCRAM keys for a
-	// SCRAM mechanism. It is reported when a registry or session is built,
-	// never as a failed login.
+	// SCRAM mechanism. It is reported when a registry or session is built;
+	// during an exchange only when a token validator accepts a token
+	// without naming its subject. It is never a wrong password.
 	ErrMisconfigured = errors.New("saslkit/creds: misconfigured")
 )
 
@@ -97,7 +98,9 @@ type Client struct {
 // account that authenticated, by its canonical name, and the identity it
 // acts as. A server session hands one to the application only once the
 // account was authenticated (by the [Verifier], a token validator or the
-// transport) and authorized ([Authorize]). A Principal is immutable and
+// transport) and authorized ([Authorize]), or, for ANONYMOUS, which a
+// server offers only when it registers it, as an anonymous Principal that
+// names no account ([Principal.Anonymous]). A Principal is immutable and
 // safe for concurrent use.
 type Principal struct {
 	mech      string
@@ -124,9 +127,12 @@ func NewAnonymous(mech, trace string) *Principal {
 // Mechanism returns the name of the mechanism that authenticated.
 func (p *Principal) Mechanism() string { return p.mech }
 
-// Account returns the canonical name of the account that authenticated:
-// the name its [Identity] has in the store, whatever spelling the client
-// used. It is empty for an anonymous principal.
+// Account returns the canonical name of the account that authenticated,
+// whatever spelling the client used: for mechanisms that check a secret
+// through the [Verifier], the name its [Identity] has in the store; for
+// EXTERNAL, the identity the transport vouched for; for the token
+// mechanisms, the subject the token validator named. The last two are not
+// looked up in the store. It is empty for an anonymous principal.
 func (p *Principal) Account() string { return p.account }
 
 // Authzid returns the authorization identity. In a Principal that a

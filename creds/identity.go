@@ -37,7 +37,9 @@ type PasswordChecker interface {
 	// CheckPassword returns nil if password is the account's, and an error
 	// wrapping [ErrBadCredentials] otherwise. It must take time
 	// independent of the password: no early return for a password that
-	// fails SASLprep, is empty or differs early.
+	// fails SASLprep, is empty or differs early. Its cost should be the
+	// store's decoy's ([Profile].PasswordDecoy): the [Verifier] pads only
+	// identities that hold a clear secret ([ClearSecretHolder]).
 	CheckPassword(password string) error
 }
 
@@ -81,7 +83,11 @@ type Account struct {
 	// SCRAM were made.
 	NoPrep bool
 
-	cost uint8 // what checking Password costs, set by MemoryStore.Add
+	// Set by MemoryStore.Add, so that a check does not parse and prepare
+	// the stored password again:
+	cost     uint8  // what checking Password costs
+	hasClear bool   // clear is set
+	clear    string // the prepared clear password
 }
 
 // AccountName returns a.Name.
@@ -104,15 +110,10 @@ func (a *Account) CheckPassword(password string) error {
 	}
 	ok = ok && offered != ""
 	var err error
-	switch clear, isClear := clearPassword(a.Password); {
-	case isClear:
-		err = checkClear(clear, offered, a.NoPrep)
-	case a.Password != "":
-		err = pwhash.Verify(a.Password, offered)
-	case len(a.SCRAM) > 0:
-		err = a.SCRAM[0].checkPassword(offered)
-	default:
-		err = ErrBadCredentials
+	if a.hasClear {
+		err = equalHashed(a.clear, offered)
+	} else {
+		err = a.checkStored(offered)
 	}
 	if err != nil || !ok {
 		return ErrBadCredentials
@@ -120,9 +121,34 @@ func (a *Account) CheckPassword(password string) error {
 	return nil
 }
 
+// checkStored checks the prepared password against a's stored secret, for
+// an account whose prepared clear password is not at hand.
+func (a *Account) checkStored(offered string) error {
+	var err error
+	switch clear, isClear := clearPassword(a.Password); {
+	case isClear:
+		if !a.NoPrep {
+			if p, err := prep.Query(clear); err == nil {
+				clear = p
+			}
+		}
+		err = equalHashed(clear, offered)
+	case a.Password != "":
+		err = pwhash.Verify(a.Password, offered)
+	case len(a.SCRAM) > 0:
+		err = a.SCRAM[0].checkPassword(offered)
+	default:
+		err = ErrBadCredentials
+	}
+	return err
+}
+
 // ClearSecret returns the prepared password of an account whose Password
 // is stored in the clear ("{PLAIN}…" or "{CLEARTEXT}…").
 func (a *Account) ClearSecret() (string, bool) {
+	if a.hasClear {
+		return a.clear, true
+	}
 	s, ok := clearPassword(a.Password)
 	if !ok || s == "" {
 		return "", false
@@ -147,15 +173,10 @@ func (a *Account) SCRAMKeys(hash string) (SCRAMKeys, bool) {
 	return SCRAMKeys{}, false
 }
 
-// checkClear compares the offered password, already prepared, with a clear
-// stored one, prepared the same way, in time that depends on neither's
-// contents or length: both are hashed first.
-func checkClear(stored, offered string, noprep bool) error {
-	if !noprep {
-		if p, err := prep.Query(stored); err == nil {
-			stored = p
-		}
-	}
+// equalHashed compares the offered password with a clear stored one, both
+// prepared, in time that depends on neither's contents or length: both are
+// hashed first.
+func equalHashed(stored, offered string) error {
 	a, b := sha256.Sum256([]byte(stored)), sha256.Sum256([]byte(offered))
 	if stored == "" || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
 		return ErrBadCredentials
@@ -249,29 +270,32 @@ const (
 type SCRAMKeys struct {
 	// Hash names the hash function as SCRAM mechanism names do: "SHA-1",
 	// "SHA-256", "SHA-512" or "SHA3-512".
-	Hash       string
+	Hash string
+	// Salt and Iterations are PBKDF2's salt and iteration count.
 	Salt       []byte
 	Iterations int
-	StoredKey  []byte
-	ServerKey  []byte
+	// StoredKey is H(ClientKey) and ServerKey HMAC(SaltedPassword,
+	// "Server Key"), each the hash's size.
+	StoredKey []byte
+	ServerKey []byte
 }
 
-// scramHashes maps SCRAM hash names to their functions.
-var scramHashes = map[string]func() hash.Hash{
-	"SHA-1":    sha1.New,
-	"SHA-256":  sha256.New,
-	"SHA-512":  sha512.New,
-	"SHA3-512": func() hash.Hash { return sha3.New512() },
-}
-
-// scramHash returns the hash function named name and its size.
+// scramHash returns the SCRAM hash function named name and its size.
 func scramHash(name string) (func() hash.Hash, int, bool) {
-	h, ok := scramHashes[name]
-	if !ok {
-		return nil, 0, false
+	switch name {
+	case "SHA-1":
+		return sha1.New, sha1.Size, true
+	case "SHA-256":
+		return sha256.New, sha256.Size, true
+	case "SHA-512":
+		return sha512.New, sha512.Size, true
+	case "SHA3-512":
+		return newSHA3_512, 64, true
 	}
-	return h, h().Size(), true
+	return nil, 0, false
 }
+
+func newSHA3_512() hash.Hash { return sha3.New512() }
 
 func (k *SCRAMKeys) validate() error {
 	_, size, ok := scramHash(k.Hash)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/saslkit/saslkit/creds/prep"
 )
@@ -72,8 +73,9 @@ func (p *Profile) shape(hash string) (SCRAMShape, bool) {
 // is an empty store. It is safe for concurrent use.
 //
 // Its [Profile] follows what it holds: the password decoy is an account of
-// the most common password scheme and cost, and the SCRAM shapes are the
-// most common salt length and iteration count of each hash.
+// the most common hashed scheme and cost (SCRAM keys count as one), nil
+// when every password is clear, and the SCRAM shapes are the most common
+// salt length and iteration count of each hash.
 type MemoryStore struct {
 	mu      sync.RWMutex        // guards the fields below
 	exact   map[string]*Account // NoPrep accounts, by name
@@ -82,7 +84,7 @@ type MemoryStore struct {
 	order   []string // class names, in the order first seen
 	shapes  map[string]map[[2]int]int
 	clear   bool
-	profile *Profile // computed from the above on first use, nil after Add
+	profile atomic.Pointer[Profile] // computed from the above on first use, nil after Add
 }
 
 // costClass counts the accounts whose password check costs the same.
@@ -91,7 +93,8 @@ type costClass struct {
 	first *Account
 }
 
-// Add stores a copy of a. It returns an error wrapping [ErrMisconfigured]
+// Add stores a shallow copy of a: its SCRAM keys are shared, and must not
+// be modified afterwards. It returns an error wrapping [ErrMisconfigured]
 // if a is malformed (an empty name, a name or clear password that fails
 // SASLprep, a password in no known encoding, bad SCRAM keys) or if a's name
 // collides with an account's already stored: both are the same string after
@@ -111,6 +114,7 @@ func (m *MemoryStore) Add(a Account) error {
 	} else {
 		acct.cost = costDear
 	}
+	acct.clear, acct.hasClear = acct.ClearSecret()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if other, ok := m.names[key]; ok {
@@ -123,7 +127,7 @@ func (m *MemoryStore) Add(a Account) error {
 		m.shapes = make(map[string]map[[2]int]int)
 	}
 	m.names[key] = acct
-	m.profile = nil
+	m.profile.Store(nil)
 	if a.NoPrep {
 		m.exact[a.Name] = acct
 	}
@@ -154,8 +158,10 @@ func (m *MemoryStore) Add(a Account) error {
 func (m *MemoryStore) Lookup(_ context.Context, name string) (Identity, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if a, ok := m.exact[name]; ok {
-		return a, nil
+	if len(m.exact) > 0 {
+		if a, ok := m.exact[name]; ok {
+			return a, nil
+		}
 	}
 	// A name that is already some account's prepared name prepares to
 	// itself (SASLprep is idempotent), so it needs no preparing.
@@ -182,19 +188,18 @@ func (m *MemoryStore) Len() int {
 // Profile implements [Store]. The Profile it returns shares its SCRAM
 // slice with later calls; do not modify it.
 func (m *MemoryStore) Profile() Profile {
-	m.mu.RLock()
-	p := m.profile
-	m.mu.RUnlock()
-	if p != nil {
+	if p := m.profile.Load(); p != nil {
 		return *p
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.profile == nil {
+	p := m.profile.Load()
+	if p == nil {
 		prof := m.computeProfile()
-		m.profile = &prof
+		p = &prof
+		m.profile.Store(p)
 	}
-	return *m.profile
+	return *p
 }
 
 // computeProfile returns the profile of what m holds. m.mu must be held.
@@ -278,6 +283,9 @@ func (a *Account) cheap() bool {
 	case costDear:
 		return false
 	}
-	c := passwordClass(a)
-	return c == classClear || c == classNone
+	if a.Password == "" {
+		return len(a.SCRAM) == 0
+	}
+	_, clear := clearPassword(a.Password)
+	return clear
 }

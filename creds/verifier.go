@@ -2,7 +2,6 @@ package creds
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,7 +14,8 @@ import (
 )
 
 // MaxInput is the longest name or password, in octets, that a [Verifier]
-// checks; [MemoryStore] refuses longer account names.
+// looks up or checks (a longer one is an unknown user, or a wrong
+// password); [MemoryStore] refuses longer account names.
 const MaxInput = 1024
 
 // MinSecret is the shortest [Verifier.Secret], in octets.
@@ -35,8 +35,9 @@ const MinSecret = 16
 // modified after that. Its methods are safe for concurrent use.
 type Verifier struct {
 	// Store holds the accounts. With a nil Store, Profile and every
-	// lookup return an error wrapping [ErrMisconfigured] (input over
-	// [MaxInput] fails first, with [ErrBadCredentials]).
+	// lookup return an error wrapping [ErrMisconfigured] (in CheckPassword
+	// and CheckClear, input over [MaxInput] fails first, with
+	// [ErrBadCredentials]).
 	Store Store
 	// Secret keys the mock SCRAM salts and keys of unknown users. With the
 	// same Secret, an unknown user is given the same salt across restarts
@@ -49,13 +50,15 @@ type Verifier struct {
 	Secret []byte
 	// MaxConcurrent is the most password checks (hash computations, decoys
 	// included) that run at once; more wait their turn, or until their
-	// context is done. Zero means runtime.GOMAXPROCS(0), which bounds the
+	// context is done. A clear comparison in a store of clear passwords is
+	// not bounded. Zero means runtime.GOMAXPROCS(0), which bounds the
 	// memory of memory-hard hashes to that many times one hash's: 64 MiB
 	// each for the default Argon2id of package hash.
 	MaxConcurrent int
 
-	once sync.Once
-	sem  chan struct{}
+	once       sync.Once
+	sem        chan struct{}
+	ipad, opad [sha256.BlockSize]byte // HMAC-SHA-256 pads of the secret
 }
 
 func (v *Verifier) init() {
@@ -65,6 +68,20 @@ func (v *Verifier) init() {
 			n = runtime.GOMAXPROCS(0)
 		}
 		v.sem = make(chan struct{}, n)
+		key := v.Secret
+		if len(key) == 0 {
+			key = processSecret()
+		}
+		if len(key) > sha256.BlockSize {
+			k := sha256.Sum256(key)
+			key = k[:]
+		}
+		copy(v.ipad[:], key)
+		copy(v.opad[:], key)
+		for i := range v.ipad {
+			v.ipad[i] ^= 0x36
+			v.opad[i] ^= 0x5c
+		}
 	})
 }
 
@@ -131,9 +148,11 @@ func (v *Verifier) release() { <-v.sem }
 // it waits its turn ([Verifier.MaxConcurrent]).
 //
 // Every check costs what the store's usual account costs: an account whose
-// password is stored in the clear, in a store of hashed passwords, is
-// checked against the decoy as well, so that its wrong password takes as
-// long as an unknown user's. A name or password longer than [MaxInput]
+// password is stored in the clear (an [Account] with a clear or no
+// password, or any [ClearSecretHolder] that holds one), in a store of
+// hashed passwords, is checked against the decoy as well, so that its
+// wrong password takes as long as an unknown user's. Other identities must
+// cost what the decoy costs by themselves. A name or password longer than [MaxInput]
 // octets fails at once, as no account can match it.
 func (v *Verifier) CheckPassword(ctx context.Context, name, password string) (string, error) {
 	if len(name) > MaxInput || len(password) > MaxInput {
@@ -144,23 +163,41 @@ func (v *Verifier) CheckPassword(ctx context.Context, name, password string) (st
 		return "", err
 	}
 	prof := v.Store.Profile()
-	if err := v.acquire(ctx); err != nil {
-		return "", err
-	}
-	defer v.release()
 	pc, ok := id.(PasswordChecker)
+	// A clear comparison with no hash to pad it to is not the expensive
+	// work the bound is for; everyone else takes a slot, decoys included.
+	if prof.PasswordDecoy != nil || ok && !cheap(id) {
+		if err := v.acquire(ctx); err != nil {
+			return "", err
+		}
+		defer v.release()
+	}
 	if !ok {
 		decoyPassword(&prof, password)
 		return "", ErrBadCredentials
 	}
 	err = pc.CheckPassword(password)
-	if a, ok := id.(*Account); ok && a.cheap() && prof.PasswordDecoy != nil {
+	if prof.PasswordDecoy != nil && cheap(id) {
 		_ = prof.PasswordDecoy.CheckPassword(password)
 	}
 	if err != nil {
 		return "", ErrBadCredentials
 	}
 	return id.AccountName(), nil
+}
+
+// cheap reports whether checking id's password costs a clear comparison:
+// an Account whose password is clear or missing, or any identity that holds
+// a clear secret.
+func cheap(id Identity) bool {
+	if a, ok := id.(*Account); ok {
+		return a.cheap()
+	}
+	if h, ok := id.(ClearSecretHolder); ok {
+		_, clear := h.ClearSecret()
+		return clear
+	}
+	return false
 }
 
 // decoyPassword does the work of checking password against an unknown
@@ -211,6 +248,7 @@ type SCRAMLookup struct {
 	Keys    SCRAMKeys
 	account string
 	known   bool
+	salt    [2 * sha256.Size]byte // room for a mock salt, usually enough
 }
 
 // Account returns the canonical name of the account, once the mechanism
@@ -232,7 +270,14 @@ func (l *SCRAMLookup) Account() (string, error) {
 // and one wrapping [ErrMisconfigured] for a Verifier without a store or an
 // unknown hash.
 func (v *Verifier) LookupSCRAM(ctx context.Context, name, hash string) (*SCRAMLookup, error) {
-	id, err := v.lookup(ctx, name)
+	var id Identity
+	var err error
+	if len(name) <= MaxInput {
+		id, err = v.lookup(ctx, name)
+	} else if err = v.check(); err == nil {
+		// No account has such a name: mock keys, as for any unknown user.
+		name = name[:MaxInput]
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -243,54 +288,75 @@ func (v *Verifier) LookupSCRAM(ctx context.Context, name, hash string) (*SCRAMLo
 	}
 	// The mock keys are made for every user, known or not, so that an
 	// unknown user costs what a known one costs.
-	mock, err := v.mockSCRAM(shape, name)
-	if err != nil {
+	l := &SCRAMLookup{}
+	if err := v.mockSCRAM(l, shape, name); err != nil {
 		return nil, err
 	}
 	if h, ok := id.(SCRAMKeyHolder); ok {
 		if k, ok := h.SCRAMKeys(hash); ok && k.validate() == nil {
-			return &SCRAMLookup{Keys: k, account: id.AccountName(), known: true}, nil
+			l.Keys, l.account, l.known = k, id.AccountName(), true
 		}
 	}
-	return &SCRAMLookup{Keys: mock}, nil
+	return l, nil
 }
 
-// mockSCRAM derives mock keys for name: HMAC-SHA-256 under the secret,
-// expanded to the salt and key lengths.
-func (v *Verifier) mockSCRAM(s SCRAMShape, name string) (SCRAMKeys, error) {
+// mockSCRAM returns mock keys for name: the salt is HMAC-SHA-256 of the
+// prepared name under the secret, so that it is stable and unpredictable;
+// StoredKey and ServerKey are random per process, since no proof is ever
+// checked against them to success (SCRAMLookup.Account refuses mock keys)
+// and they never leave the server.
+func (v *Verifier) mockSCRAM(l *SCRAMLookup, s SCRAMShape, name string) error {
 	_, size, ok := scramHash(s.Hash)
 	if !ok {
-		return SCRAMKeys{}, fmt.Errorf("%w: unknown SCRAM hash", ErrMisconfigured)
+		return fmt.Errorf("%w: unknown SCRAM hash", ErrMisconfigured)
 	}
 	if p, err := prep.Query(name); err == nil {
 		// Every spelling of one name gets the same salt, as a real
 		// account's spellings do.
 		name = p
 	}
-	secret := v.Secret
-	if len(secret) == 0 {
-		secret = processSecret()
-	}
+	v.init()
 	saltLen := min(max(s.SaltLen, 1), MaxSCRAMSalt)
-	out := make([]byte, 0, saltLen+2*size+sha256.Size)
-	m := hmac.New(sha256.New, secret)
-	for i := byte(0); len(out) < saltLen+2*size; i++ {
-		m.Reset()
-		m.Write([]byte{i})
-		m.Write([]byte("saslkit scram mock keys\x00"))
-		m.Write([]byte(s.Hash))
-		m.Write([]byte{0})
-		m.Write([]byte(name))
-		out = m.Sum(out)
+	salt := l.salt[:0]
+	for i := byte(0); len(salt) < saltLen; i++ {
+		salt = v.mockMAC(salt, i, s.Hash, name)
 	}
-	return SCRAMKeys{
+	keys := mockKeys()
+	l.Keys = SCRAMKeys{
 		Hash:       s.Hash,
-		Salt:       out[:saltLen:saltLen],
+		Salt:       salt[:saltLen:saltLen],
 		Iterations: s.Iterations,
-		StoredKey:  out[saltLen : saltLen+size : saltLen+size],
-		ServerKey:  out[saltLen+size : saltLen+2*size : saltLen+2*size],
-	}, nil
+		StoredKey:  keys[:size:size],
+		ServerKey:  keys[size : 2*size : 2*size],
+	}
+	return nil
 }
+
+// mockMAC appends block i of HMAC-SHA-256(secret, i || hash || 0 || name)
+// to dst, with the pads computed once (RFC 2104).
+func (v *Verifier) mockMAC(dst []byte, i byte, hash, name string) []byte {
+	var buf [sha256.BlockSize + 64]byte
+	m := append(buf[:0], v.ipad[:]...)
+	m = append(m, i)
+	m = append(m, hash...)
+	m = append(m, 0)
+	m = append(m, name...)
+	inner := sha256.Sum256(m)
+	o := append(buf[:0], v.opad[:]...)
+	o = append(o, inner[:]...)
+	sum := sha256.Sum256(o)
+	return append(dst, sum[:]...)
+}
+
+// mockKeys is the StoredKey and ServerKey of mock keys, for the largest
+// hash.
+var mockKeys = sync.OnceValue(func() *[128]byte {
+	var b [128]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("saslkit/creds: no randomness: " + err.Error())
+	}
+	return &b
+})
 
 var processSecret = sync.OnceValue(func() []byte {
 	b := make([]byte, 32)

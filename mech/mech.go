@@ -25,8 +25,8 @@
 // token to the server's [TokenValidator] ([ServerInput.Tokens]), and
 // EXTERNAL takes the identity the transport vouched for
 // ([Channel.External]). A server mechanism returns a [creds.Principal]
-// only for an account verified in one of these ways; everything else is an
-// error. What a mechanism needs from the server's configuration it checks
+// only for an account verified in one of these ways, or, for ANONYMOUS, an
+// anonymous one ([creds.Principal.Anonymous]); everything else is an error. What a mechanism needs from the server's configuration it checks
 // in [ConfigChecker.CheckConfig], so that a missing store or validator is
 // an error when a server is built, not a failed login.
 //
@@ -176,7 +176,8 @@ type ServerResult struct {
 	// Final is additional data to send with success (SCRAM's "v="). It is
 	// meaningful only when HasFinal is set; HasFinal with an empty Final is
 	// empty additional data, which differs from none.
-	Final    []byte
+	Final []byte
+	// HasFinal reports that Final is to be sent, possibly empty.
 	HasFinal bool
 }
 
@@ -251,7 +252,8 @@ type ClientResult struct {
 	Failure error
 	// State is kept with Response in the transcript and returned in
 	// [Pair.State] on later attempts, as for servers: a client can keep
-	// what it derived (SCRAM's salted password) without state of its own.
+	// what it derived (SCRAM's nonce, channel binding and expected server
+	// signature) without state of its own.
 	State any
 }
 
@@ -289,7 +291,8 @@ var (
 	// client mechanism had nothing more to say.
 	ErrUnexpectedChallenge = errors.New("saslkit/mech: unexpected challenge")
 	// ErrNoInitialResponse means a server-first mechanism was asked for an
-	// initial response, or a server-first server was given one.
+	// initial response, or a server that refuses initial responses
+	// (CRAM-MD5) was given one.
 	ErrNoInitialResponse = errors.New("saslkit/mech: mechanism has no initial response")
 	// ErrAuthFailed means the exchange failed authentication: a bad proof, a
 	// rejected token, a server that did not prove itself.
@@ -314,6 +317,7 @@ type Error struct {
 	Err error
 }
 
+// Error returns "saslkit/mech: <mechanism>: <error>: <reason>".
 func (e *Error) Error() string {
 	msg := e.Err.Error()
 	if strings.HasPrefix(msg, "saslkit/") {
@@ -332,7 +336,8 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // FailureError is a failure whose data must reach the peer, such as SCRAM's
-// "e=" server-final message or the OAUTHBEARER JSON error. Protocols that
+// "e=" server-final message. (The token mechanisms send their JSON error as
+// a challenge themselves and then fail with a [*TokenError].) Protocols that
 // cannot carry data with a failure send Data as a last challenge first.
 type FailureError struct {
 	// Data is what to send to the peer.
@@ -343,6 +348,7 @@ type FailureError struct {
 	Err error
 }
 
+// Error returns the text of e.Err.
 func (e *FailureError) Error() string { return e.Err.Error() }
 
 // Unwrap returns e.Err.

@@ -40,7 +40,9 @@ var ErrNoCertHash = errors.New("saslkit/mech: certificate signature has no hash 
 // leaves tls-server-end-point out.
 //
 // On TLS 1.3 the bindings are tls-exporter, then tls-server-end-point; on
-// TLS 1.2 they are tls-unique, then tls-exporter, then tls-server-end-point.
+// TLS 1.2 they are tls-unique, then tls-exporter (only with the extended
+// master secret), then tls-server-end-point. tls-server-end-point is left
+// out for a certificate whose signature has no hash (Ed25519).
 func ServerTLSChannel(cs *tls.ConnectionState, own *x509.Certificate) Channel {
 	return tlsChannel(cs, own)
 }

@@ -71,6 +71,7 @@ type TokenError struct {
 	OpenIDConfiguration string `json:"openid-configuration,omitempty"`
 }
 
+// Error returns "saslkit/mech: token refused" and the status, cut short.
 func (e *TokenError) Error() string {
 	s := "saslkit/mech: token refused"
 	if e.Status != "" {

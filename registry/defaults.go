@@ -38,9 +38,9 @@ func Builtin(name string) (Mechanism, bool) {
 	return nil, false
 }
 
-// BuiltinNames lists the names [Builtin] knows, in the order [Named] would
-// prefer them: channel binding first, then the SCRAM family by strength,
-// then the rest.
+// BuiltinNames lists the names [Builtin] knows, in a recommended order of
+// preference to pass to [Named] (which keeps the order it is given):
+// channel binding first, then the SCRAM family by strength, then the rest.
 func BuiltinNames() []string {
 	return []string{
 		"EXTERNAL",

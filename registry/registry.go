@@ -18,9 +18,11 @@
 // there and then, that every server mechanism it holds has what it needs
 // ([mech.ConfigChecker]): SCRAM without SCRAM keys in the store, CRAM-MD5
 // without clear passwords, OAUTHBEARER without a validator are errors
-// naming the mechanism, never failed logins. [Registry.NewServer] checks
-// again for the mechanism asked for, so a registry built without them (for
-// clients, say) cannot run a server that would let anybody in.
+// naming the mechanism, never failed logins; [Registry.Register] checks a
+// mechanism added later the same way. [Registry.Advertise] leaves out, and
+// [Registry.NewServer] refuses, any mechanism that cannot run, so a
+// registry built without them (for clients, say) cannot run a server that
+// would let anybody in.
 package registry
 
 import (
@@ -36,7 +38,9 @@ import (
 // Mechanism is what a registry holds: a mechanism that implements
 // [mech.Server], [mech.Client], or both.
 type Mechanism interface {
+	// Name returns the mechanism's name, in upper case.
 	Name() string
+	// Properties describes the mechanism.
 	Properties() mech.Properties
 }
 
@@ -72,11 +76,13 @@ type SelectError struct {
 
 // Skipped is a mechanism [Registry.Select] passed over, and why.
 type Skipped struct {
+	// Mechanism is the mechanism's name.
 	Mechanism string
 	// Reason is a short fixed text, such as "needs TLS" or "no password".
 	Reason string
 }
 
+// Error lists the skipped mechanisms and their reasons.
 func (e *SelectError) Error() string {
 	s := ErrNoMechanism.Error()
 	if len(e.Skipped) == 0 {
@@ -136,14 +142,13 @@ func New(cfg *Config, mechs ...Mechanism) (*Registry, error) {
 			return nil, err
 		}
 	}
-	if r.cfg.Session.Verifier != nil || r.cfg.Session.Tokens != nil {
-		for _, m := range mechs {
-			if err := r.checkConfig(m); err != nil {
-				return nil, err
-			}
-		}
-	}
 	return r, nil
+}
+
+// server reports whether r is a server's registry: one whose session
+// settings have a Verifier or a token validator.
+func (r *Registry) server() bool {
+	return r.cfg.Session.Verifier != nil || r.cfg.Session.Tokens != nil
 }
 
 // checkConfig runs m's CheckConfig, if it is a server mechanism that has
@@ -162,7 +167,9 @@ func (r *Registry) checkConfig(m Mechanism) error {
 // Register adds m at the end of the preference order. It returns an error
 // wrapping [ErrInvalidName] if m's name breaks RFC 4422 section 3.1 or m is
 // neither a [mech.Server] nor a [mech.Client], and one wrapping
-// [ErrDuplicate] if the name is taken.
+// [ErrDuplicate] if the name is taken. On a server's registry (see [New])
+// it also refuses, with an error wrapping [creds.ErrMisconfigured], a
+// server mechanism that cannot run with the registry's session settings.
 func (r *Registry) Register(m Mechanism) error {
 	if m == nil {
 		return fmt.Errorf("%w: nil mechanism", ErrInvalidName)
@@ -178,6 +185,11 @@ func (r *Registry) Register(m Mechanism) error {
 	_, isClient := m.(mech.Client)
 	if !isServer && !isClient {
 		return fmt.Errorf("%w: %s is neither a server nor a client mechanism", ErrInvalidName, name)
+	}
+	if r.server() {
+		if err := r.checkConfig(m); err != nil {
+			return err
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

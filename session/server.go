@@ -29,7 +29,8 @@ type Step struct {
 	// HasFinal is set. HasFinal with an empty Final is empty additional
 	// data, which differs from none. Never set when the session's
 	// Config.FinalAsChallenge is on: the data then went as a challenge.
-	Final    []byte
+	Final []byte
+	// HasFinal reports that Final is to be sent, possibly empty.
 	HasFinal bool
 }
 

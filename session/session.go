@@ -26,10 +26,11 @@
 // A failure is an error, matched with errors.Is against the sentinels of
 // this package and of packages creds and mech; a wrong password and an
 // unknown user are both [creds.ErrBadCredentials]. A failure whose data must
-// reach the client (SCRAM's "e=", the OAUTHBEARER JSON error) is an
-// [*mech.FailureError], or, with [Config.FinalAsChallenge], a step whose
-// Challenge carries the data and whose Failure holds the error that the
-// next call returns.
+// reach the client (SCRAM's "e=") is an [*mech.FailureError], or, with
+// [Config.FinalAsChallenge], a step whose Challenge carries the data and
+// whose Failure holds the error that the next call returns. The token
+// mechanisms send their JSON error as an ordinary challenge and fail with a
+// [*mech.TokenError] after the client's reply.
 //
 // A server session needs what its mechanism checks against: [NewServer]
 // refuses, with an error wrapping [creds.ErrMisconfigured], a mechanism
@@ -71,7 +72,9 @@ import (
 // Default limits, used when a [Config] field is zero.
 const (
 	// DefaultMaxSteps is the default number of mechanism steps a session
-	// runs. SCRAM needs three, LOGIN three, an OAUTHBEARER error flow two.
+	// runs. With an initial response PLAIN needs one, SCRAM two, LOGIN two
+	// and a refused XOAUTH2 or OAUTHBEARER token two; without one, each
+	// needs one more.
 	DefaultMaxSteps = 8
 	// DefaultMaxMessage is the default size limit, in octets, of one
 	// decoded message: room for an 8 KiB bearer token and its framing.
@@ -180,6 +183,7 @@ type LimitError struct {
 	Limit int
 }
 
+// Error returns the limit's error and the limit.
 func (e *LimitError) Error() string { return fmt.Sprintf("%v (limit %d)", e.Err, e.Limit) }
 
 // Unwrap returns e.Err.

@@ -50,6 +50,20 @@ func plainStore(tb testing.TB) *creds.MemoryStore {
 	return s
 }
 
+// added returns a as a MemoryStore keeps it once added, with its clear
+// password prepared once.
+func added(tb testing.TB, a creds.Account) *creds.Account {
+	var s creds.MemoryStore
+	if err := s.Add(a); err != nil {
+		tb.Fatal(err)
+	}
+	id, err := s.Lookup(context.Background(), a.Name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id.(*creds.Account)
+}
+
 // oneAccount is the smallest Store: one account, found by exact name. It
 // stands for verifying against the user's identity directly, without a
 // store's map.
@@ -71,9 +85,9 @@ func plainConfig(tb testing.TB, kind string) *session.Config {
 	var store creds.Store
 	switch kind {
 	case "one":
-		store = oneAccount{&creds.Account{Name: plainUser, Password: "{PLAIN}" + plainPass}}
+		store = oneAccount{added(tb, creds.Account{Name: plainUser, Password: "{PLAIN}" + plainPass})}
 	case "noprep":
-		store = oneAccount{&creds.Account{Name: plainUser, Password: "{PLAIN}" + plainPass, NoPrep: true}}
+		store = oneAccount{added(tb, creds.Account{Name: plainUser, Password: "{PLAIN}" + plainPass, NoPrep: true})}
 	default:
 		store = plainStore(tb)
 	}

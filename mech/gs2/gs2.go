@@ -26,6 +26,7 @@ var ErrMalformed = errors.New("saslkit/gs2: malformed")
 // Error is a parse error: what was malformed, without the input.
 type Error struct{ Reason string }
 
+// Error returns "saslkit/gs2: malformed " and the reason.
 func (e *Error) Error() string { return "saslkit/gs2: malformed " + e.Reason }
 
 // Unwrap returns [ErrMalformed].

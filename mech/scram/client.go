@@ -35,6 +35,7 @@ func serverError(v []byte) *ServerError {
 	return &ServerError{Value: "unknown"}
 }
 
+// Error returns "saslkit/scram: server error: " and the value.
 func (e *ServerError) Error() string { return "saslkit/scram: server error: " + e.Value }
 
 // Unwrap returns [mech.ErrAuthFailed].

@@ -33,7 +33,8 @@ const (
 // A server looks the user's keys up through the session's
 // [creds.Verifier] ([creds.Verifier.LookupSCRAM]): the store, the mock keys
 // of unknown users and their secret are the Verifier's, shared with every
-// other mechanism, so a Mechanism has no server-only settings.
+// other mechanism, so a Mechanism has no server-only settings: Hash, Plus,
+// Rand and NonceLen apply to both sides, and the other fields to clients.
 type Mechanism struct {
 	// Hash is the hash function. The zero Hash means SHA256.
 	Hash Hash
@@ -45,18 +46,18 @@ type Mechanism struct {
 	Rand io.Reader
 	// NonceLen is the number of characters in a nonce, each drawn from the
 	// 93 printable characters RFC 5802 allows (6.5 bits each). Zero means
-	// 24 (156 bits).
+	// 24 (156 bits); values above MaxNonce mean MaxNonce.
 	NonceLen int
 
-	// The remaining fields are client settings.
-
-	// MinIterations and MaxIterations bound the iteration count a client
-	// accepts from a server. Zero means [creds.MinSCRAMIterations] (4096,
+	// MinIterations and MaxIterations, a client setting, bound the
+	// iteration count a client accepts from a server. Zero means [creds.MinSCRAMIterations] (4096,
 	// RFC 7677 section 4) and [creds.MaxSCRAMIterations].
 	MinIterations, MaxIterations int
-	// Cache, if not nil, keeps a client's derived keys for reuse.
+	// Cache, a client setting, if not nil, keeps a client's derived keys
+	// for reuse.
 	Cache *KeyCache
-	// NoPrepUser and NoPrepPassword turn off SASLprep of the client's user
+	// NoPrepUser and NoPrepPassword, client settings, turn off SASLprep of
+	// the client's user
 	// name (MongoDB, for one, does not prepare user names) and password.
 	// A server prepares names in its store ([creds.Store.Lookup]).
 	NoPrepUser, NoPrepPassword bool
