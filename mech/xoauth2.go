@@ -31,9 +31,12 @@ func (XOAuth2) Name() string { return "XOAUTH2" }
 
 // tokenPrincipal returns the principal of a validated token: the account
 // is whom the validator says the token belongs to, and the user the client
-// named is the authzid, which the session drops when it names that account
-// and otherwise hands to the authorization policy.
+// named, when it is another, is the authzid, which the session prepares
+// and hands to the authorization policy.
 func tokenPrincipal(mech string, r *TokenRequest) *creds.Principal {
+	if r.User == r.Subject {
+		return creds.NewPrincipal(mech, r.Subject, "")
+	}
 	return creds.NewPrincipal(mech, r.Subject, r.User)
 }
 

@@ -186,7 +186,7 @@ func TestUnknownUser(t *testing.T) {
 	// and iteration count. The mock salt is stable for a user, for every
 	// spelling of the name and across restarts with the same Verifier
 	// secret, and differs between users and between secrets.
-	secret := []byte("server secret")
+	secret := []byte("the server secret, 32 octets long")
 	keys := newKeys(t, "pencil", 10000, scram.SHA256)
 	store := &creds.MemoryStore{}
 	if err := store.Add(creds.Account{Name: "user", SCRAM: keys}); err != nil {
