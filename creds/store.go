@@ -75,7 +75,10 @@ func (p *Profile) shape(hash string) (SCRAMShape, bool) {
 // Its [Profile] follows what it holds: the password decoy is an account of
 // the most common hashed scheme and cost (SCRAM keys count as one), nil
 // when every password is clear, and the SCRAM shapes are the most common
-// salt length and iteration count of each hash.
+// salt length and iteration count of each hash. Since a [Verifier] pads a
+// clear account's check to the decoy's cost, one hashed account makes
+// every clear account's login cost a hash: keep a store to one scheme, or
+// accept that cost as the price of hiding which accounts are which.
 type MemoryStore struct {
 	mu      sync.RWMutex        // guards the fields below
 	exact   map[string]*Account // NoPrep accounts, by name
