@@ -9,11 +9,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/saslkit/saslkit/internal/testpki"
 	"github.com/saslkit/saslkit/mech"
 )
 
@@ -54,30 +54,17 @@ func mutualTLS(t *testing.T, v uint16) (client, server tls.ConnectionState, clie
 	srvPool, cliPool := x509.NewCertPool(), x509.NewCertPool()
 	srvPool.AddCert(clientCert)
 	cliPool.AddCert(serverCert)
-	a, b := net.Pipe()
-	srv := tls.Server(a, &tls.Config{
+	client, server = testpki.Handshake(t, &tls.Config{
 		Certificates: []tls.Certificate{srvPair},
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    srvPool,
 		MinVersion:   v, MaxVersion: v,
-	})
-	cli := tls.Client(b, &tls.Config{
+	}, &tls.Config{
 		Certificates: []tls.Certificate{cliPair},
 		RootCAs:      cliPool, ServerName: "localhost",
 		MinVersion: v, MaxVersion: v,
 	})
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Handshake() }()
-	if err := cli.Handshake(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	// Close the pipe, not the TLS conns: close_notify on an unread pipe
-	// would block.
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return cli.ConnectionState(), srv.ConnectionState(), clientCert, serverCert
+	return client, server, clientCert, serverCert
 }
 
 func bindingTypes(ch mech.Channel) []string {

@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/creds/hash"
+	"github.com/saslkit/saslkit/internal/testpki"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/registry"
@@ -280,24 +280,12 @@ func TestFinding4ServerEndPointIsTheServersOwn(t *testing.T) {
 	// cliCert, if not nil.
 	handshake := func(srvCert tls.Certificate, cliCert *tls.Certificate) (tls.ConnectionState, tls.ConnectionState) {
 		t.Helper()
-		a, b := net.Pipe()
-		defer a.Close()
-		defer b.Close()
 		ccfg := &tls.Config{RootCAs: pool, ServerName: "server.test"}
 		if cliCert != nil {
 			ccfg.Certificates = []tls.Certificate{*cliCert}
 		}
 		scfg := &tls.Config{Certificates: []tls.Certificate{srvCert}, ClientAuth: tls.RequestClientCert}
-		cc, sc := tls.Client(a, ccfg), tls.Server(b, scfg)
-		errc := make(chan error, 1)
-		go func() { errc <- sc.Handshake() }()
-		if err := cc.Handshake(); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
-		return cc.ConnectionState(), sc.ConnectionState()
+		return testpki.Handshake(t, scfg, ccfg)
 	}
 
 	var store creds.MemoryStore

@@ -156,3 +156,25 @@ func writePEM(t testing.TB, dir, name, typ string, der []byte) string {
 	}
 	return path
 }
+
+// Handshake runs a TLS handshake between a client with config client and a
+// server with config server over an in-memory pipe, and returns both
+// sides' connection states. It fails t if either side fails. The pipe is
+// closed when the test ends.
+func Handshake(t testing.TB, server, client *tls.Config) (cs, ss tls.ConnectionState) {
+	t.Helper()
+	a, b := net.Pipe()
+	// Close the pipe, not the TLS conns: close_notify on an unread pipe
+	// would block.
+	t.Cleanup(func() { a.Close(); b.Close() })
+	srv, cli := tls.Server(a, server), tls.Client(b, client)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Handshake() }()
+	if err := cli.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	return cli.ConnectionState(), srv.ConnectionState()
+}

@@ -10,11 +10,11 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/internal/testpki"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/scram"
 )
@@ -41,24 +41,11 @@ func tlsPair(t *testing.T, v uint16) (client, server tls.ConnectionState, cert *
 	cert, _ = x509.ParseCertificate(der)
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	a, b := net.Pipe()
-	srv := tls.Server(a, &tls.Config{
+	client, server = testpki.Handshake(t, &tls.Config{
 		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
 		MinVersion:   v, MaxVersion: v,
-	})
-	cli := tls.Client(b, &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: v, MaxVersion: v})
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Handshake() }()
-	if err := cli.Handshake(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	// Close the pipe, not the TLS conns: close_notify on an unread pipe
-	// would block.
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return cli.ConnectionState(), srv.ConnectionState(), cert
+	}, &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: v, MaxVersion: v})
+	return client, server, cert
 }
 
 func bindingTypes(ch mech.Channel) []string {
