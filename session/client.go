@@ -42,7 +42,11 @@ func (c *Client) Mechanism() string { return c.m.Name() }
 // response (IMAP and SMTP send it as "=").
 //
 // Start is optional: a caller that cannot send an initial response skips it
-// and answers the server's first challenge, usually empty, with Next.
+// and answers the server's first challenge, usually empty, with Next. A
+// caller that called Start and then could not send ir (the server turned
+// out not to take initial responses) needs nothing special either: an
+// empty challenge right after Start is the server asking for the initial
+// response (RFC 4422 section 5), and Next answers it with ir again.
 func (c *Client) Start(ctx context.Context) (ir []byte, ok bool, err error) {
 	if c.state != stateNew {
 		return nil, false, c.misuse()
@@ -63,10 +67,20 @@ func (c *Client) Start(ctx context.Context) (ir []byte, ok bool, err error) {
 	return res, true, nil
 }
 
-// Next returns the response to the server's challenge.
+// Next returns the response to the server's challenge. An empty challenge
+// right after [Client.Start] asks for the initial response, and Next
+// returns it again, without running the mechanism.
 func (c *Client) Next(ctx context.Context, challenge []byte) ([]byte, error) {
 	if c.state != stateNew && c.state != stateWaiting {
 		return nil, c.misuse()
+	}
+	if p := &c.in.Pairs; len(challenge) == 0 && len(*p) == 1 && (*p)[0].Initial {
+		// The server did not get the initial response, or the caller
+		// did not send it: the first message becomes the answer to the
+		// server's empty challenge, as if Start had not been called.
+		(*p)[0].Initial = false
+		(*p)[0].Challenge = []byte{}
+		return (*p)[0].Response, nil
 	}
 	if max := c.cfg.maxMessage(); len(challenge) > max {
 		c.state = stateDone

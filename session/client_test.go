@@ -425,3 +425,69 @@ func TestClientServerWrongSecret(t *testing.T) {
 		})
 	}
 }
+
+// TestClientStartNotSent: a caller that called Start but could not send the
+// initial response (the server takes none) answers the server's empty
+// first challenge with Next, which gives the initial response again, and
+// the exchange completes. Before, PLAIN failed with "unexpected challenge"
+// and SCRAM with "missing or bad nonce".
+func TestClientStartNotSent(t *testing.T) {
+	cfg := testConfig(t)
+	for _, tc := range []struct {
+		m    interface {
+			mech.Server
+			mech.Client
+		}
+		user, password string
+	}{
+		{mech.Plain{}, clearUser, clearPassword},
+		{scram.Mechanism{Hash: scram.SHA256}, scramUser, "pencil"},
+		{mech.External{}, "", ""},
+	} {
+		t.Run(tc.m.Name(), func(t *testing.T) {
+			ch := mech.Channel{Secure: true, External: "carol"}
+			cli := session.NewClient(tc.m, creds.Client{Authcid: tc.user, Password: tc.password}, ch, nil)
+			ir, ok, err := cli.Start(ctx)
+			if err != nil || !ok {
+				t.Fatalf("Start: %v %v", ok, err)
+			}
+			srv := newServer(t, tc.m, ch, cfg)
+			step, err := srv.Start(ctx) // the initial response never went out
+			if err != nil || len(step.Challenge) != 0 {
+				t.Fatalf("server Start: %q, %v", step.Challenge, err)
+			}
+			resp, err := cli.Next(ctx, step.Challenge)
+			if err != nil {
+				t.Fatalf("Next(empty challenge) after Start: %v", err)
+			}
+			if !bytes.Equal(resp, ir) {
+				t.Errorf("Next(empty challenge) = %q, want the initial response %q", resp, ir)
+			}
+			for err == nil && !step.Done {
+				if step, err = srv.Next(ctx, resp); err == nil && !step.Done {
+					resp, err = cli.Next(ctx, step.Challenge)
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if step.HasFinal {
+				err = cli.SuccessData(ctx, step.Final)
+			} else {
+				err = cli.Success(ctx)
+			}
+			if err != nil {
+				t.Errorf("client refused the outcome: %v", err)
+			}
+		})
+	}
+	// A non-empty challenge right after Start is answered by the
+	// mechanism, as before: PLAIN has nothing more to say.
+	cli := session.NewClient(mech.Plain{}, creds.Client{Authcid: clearUser, Password: clearPassword}, mech.Channel{Secure: true}, nil)
+	if _, _, err := cli.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Next(ctx, []byte("x")); !errors.Is(err, mech.ErrUnexpectedChallenge) {
+		t.Errorf("PLAIN Next(non-empty) after Start: %v", err)
+	}
+}

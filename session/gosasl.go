@@ -22,9 +22,10 @@ import (
 //     reported after the client's (empty) reply, whatever the session's
 //     Config.FinalAsChallenge. Failure data ([mech.FailureError]) is sent the
 //     same way before the error.
-//   - Challenges are returned as they are, an empty one as an empty
-//     slice; base64 and the protocol's spelling of an empty challenge are
-//     the caller's (go-imap v2 writes it as "=").
+//   - An empty challenge is returned as nil, as go-sasl's own mechanisms
+//     return it: go-imap v2 writes a non-nil empty challenge as "+ =",
+//     which strict clients (gsasl) refuse as bad base64, and nil as "+ ".
+//     Base64 is the caller's.
 //
 // done is true only once the session's [Step] is Done, which means the
 // client authenticated and is authorized; [GoSASL.Step] then holds its
@@ -74,18 +75,18 @@ func (g *GoSASL) Next(response []byte) (challenge []byte, done bool, err error) 
 		var fe *mech.FailureError
 		if errors.As(err, &fe) {
 			g.fail = fe.Err
-			return fe.Data, false, nil
+			return nilIfEmpty(fe.Data), false, nil
 		}
 		return nil, false, err
 	}
 	if !step.Done {
-		return step.Challenge, false, nil
+		return nilIfEmpty(step.Challenge), false, nil
 	}
 	if step.HasFinal {
 		final := step.Final
 		step.Final, step.HasFinal = nil, false
 		g.pending = &step
-		return final, false, nil
+		return nilIfEmpty(final), false, nil
 	}
 	g.step = step
 	return nil, true, nil
@@ -94,3 +95,12 @@ func (g *GoSASL) Next(response []byte) (challenge []byte, done bool, err error) 
 // Step returns the done step, with the credentials, once Next has reported
 // done; the zero Step before.
 func (g *GoSASL) Step() Step { return g.step }
+
+// nilIfEmpty returns nil for an empty b: go-sasl's callers tell "no
+// challenge" (nil) from an empty one only by spelling the latter "=".
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -138,3 +138,21 @@ func TestGoSASLUnexpectedReply(t *testing.T) {
 		t.Errorf("Step() = %+v after ErrUnexpectedReply; want the zero Step", st)
 	}
 }
+
+// TestGoSASLEmptyChallengeIsNil: an empty challenge goes out as nil, as
+// go-sasl's own mechanisms return it, since go-imap v2 writes a non-nil
+// empty one as "+ =", which gsasl refuses as bad base64.
+func TestGoSASLEmptyChallengeIsNil(t *testing.T) {
+	srv := newServer(t, mech.Plain{}, mech.Channel{Secure: true}, testConfig(t))
+	g := srv.GoSASL(ctx)
+	challenge, done, err := g.Next(nil) // no initial response
+	if err != nil || done {
+		t.Fatalf("Next(nil) = %q, %v, %v", challenge, done, err)
+	}
+	if challenge != nil {
+		t.Errorf("empty challenge = %#v, want nil", challenge)
+	}
+	if _, done, err := g.Next([]byte("\x00" + clearUser + "\x00" + clearPassword)); err != nil || !done {
+		t.Errorf("Next(response) = %v, %v", done, err)
+	}
+}
