@@ -434,7 +434,7 @@ func TestClientServerWrongSecret(t *testing.T) {
 func TestClientStartNotSent(t *testing.T) {
 	cfg := testConfig(t)
 	for _, tc := range []struct {
-		m    interface {
+		m interface {
 			mech.Server
 			mech.Client
 		}
