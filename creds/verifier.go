@@ -152,8 +152,8 @@ func (v *Verifier) release() { <-v.sem }
 // password, or any [ClearSecretHolder] that holds one), in a store of
 // hashed passwords, is checked against the decoy as well, so that its
 // wrong password takes as long as an unknown user's. Other identities must
-// cost what the decoy costs by themselves. A name or password longer than [MaxInput]
-// octets fails at once, as no account can match it.
+// cost what the decoy costs by themselves. A name or password longer than
+// [MaxInput] octets fails at once, as no account can match it.
 func (v *Verifier) CheckPassword(ctx context.Context, name, password string) (string, error) {
 	if len(name) > MaxInput || len(password) > MaxInput {
 		return "", ErrBadCredentials
