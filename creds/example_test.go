@@ -2,6 +2,7 @@ package creds_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -101,4 +102,21 @@ func ExampleAuthorize() {
 	// acts as guest - PLAIN account="admin" authzid="guest"
 	// refused: alice may not act as bob: saslkit/creds: not authorized to act as the requested identity true
 	// self only: saslkit/creds: not authorized to act as the requested identity
+}
+
+// Stored SCRAM keys are derived from the password once, and are all a
+// SCRAM server needs; this is the RFC 7677 example's salt, so the keys are
+// the RFC's.
+func ExampleDeriveSCRAMKeys() {
+	salt, _ := base64.StdEncoding.DecodeString("W22ZaJ0SNY7soEsUEjb6gQ==")
+	k, err := creds.DeriveSCRAMKeys("SHA-256", "pencil", salt, 4096, false)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(k.RFC5803())
+	parsed, err := creds.ParseSCRAMKeys(k.String())
+	fmt.Println(parsed.Iterations, err)
+	// Output:
+	// SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=
+	// 4096 <nil>
 }

@@ -109,3 +109,34 @@ func ExampleClient() {
 	// S: OK
 	// sent "tim b913a602c7eda7a495b4e6e7334d3890"
 }
+
+// GoSASL serves a session to go-smtp and go-imap v2, which take
+// emersion/go-sasl's sasl.Server. done comes only for an authenticated,
+// authorized client, and an empty challenge goes out as nil.
+func ExampleServer_GoSASL() {
+	var store creds.MemoryStore
+	if err := store.Add(creds.Account{Name: "alice", Password: "{PLAIN}secret"}); err != nil {
+		panic(err)
+	}
+	cfg := &session.Config{Verifier: &creds.Verifier{Store: &store}}
+	for _, password := range []string{"guess", "secret"} {
+		srv, err := session.NewServer(mech.Plain{}, mech.Channel{Secure: true}, cfg)
+		if err != nil {
+			panic(err)
+		}
+		g := srv.GoSASL(context.Background()) // the connection's context
+		challenge, done, err := g.Next(nil)   // no initial response
+		fmt.Printf("nil challenge %v, done %v, err %v\n", challenge == nil, done, err)
+		_, done, err = g.Next([]byte("\x00alice\x00" + password))
+		fmt.Printf("%s: done %v, bad credentials %v", password, done, errors.Is(err, creds.ErrBadCredentials))
+		if done {
+			fmt.Printf(", account %s", g.Step().Principal.Account())
+		}
+		fmt.Println()
+	}
+	// Output:
+	// nil challenge true, done false, err <nil>
+	// guess: done false, bad credentials true
+	// nil challenge true, done false, err <nil>
+	// secret: done true, bad credentials false, account alice
+}
