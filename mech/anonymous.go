@@ -65,7 +65,7 @@ func (Anonymous) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult
 	if !validTrace([]byte(trace)) {
 		return ClientResult{}, &Error{Mechanism: "ANONYMOUS", Reason: "bad trace token", Err: ErrInvalidCredentials}
 	}
-	return ClientResult{Response: []byte(trace)}, nil
+	return ClientResult{Response: []byte(trace), Last: true}, nil
 }
 
 // ClientFinal implements [Client]: ANONYMOUS expects no additional data.

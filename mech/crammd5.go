@@ -193,7 +193,7 @@ func (m CRAMMD5) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult
 	resp = append(resp, c.Authcid...)
 	resp = append(resp, ' ')
 	resp = hex.AppendEncode(resp, cramDigest(secret, in.Challenge))
-	return ClientResult{Response: resp}, nil
+	return ClientResult{Response: resp, Last: true}, nil
 }
 
 // ClientFinal implements [Client]: CRAM-MD5 expects no additional data.

@@ -58,7 +58,7 @@ func (External) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult,
 	if err := checkClientField("EXTERNAL", in.Creds.Authzid, true); err != nil {
 		return ClientResult{}, err
 	}
-	return ClientResult{Response: []byte(in.Creds.Authzid)}, nil
+	return ClientResult{Response: []byte(in.Creds.Authzid), Last: true}, nil
 }
 
 // ClientFinal implements [Client]: EXTERNAL expects no additional data.

@@ -81,7 +81,7 @@ func (Login) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult, er
 		if err := checkClientField("LOGIN", c.Password, false); err != nil {
 			return ClientResult{}, err
 		}
-		return ClientResult{Response: []byte(c.Password)}, nil
+		return ClientResult{Response: []byte(c.Password), Last: true}, nil
 	}
 	return ClientResult{}, unexpected("LOGIN")
 }

@@ -127,6 +127,11 @@ type Channel struct {
 	// to, which OAUTHBEARER sends (RFC 7628 section 3.1). Empty means not
 	// sent.
 	Host, Port string
+	// User is, on a server, the user name the protocol carried outside
+	// SASL, such as PostgreSQL's startup message. Only mechanisms told to
+	// use it read it (scram.Mechanism's PostgreSQL variant); empty means
+	// none.
+	User string
 }
 
 // Binding returns the channel-binding data of type typ, or false if the
@@ -250,6 +255,15 @@ type ClientResult struct {
 	// still sends Response, which lets the server end the exchange; the
 	// session keeps Failure for the caller.
 	Failure error
+	// Last reports that Response is the mechanism's last message: whatever
+	// the server sends next ends the exchange. That is the outcome (success,
+	// possibly with additional data such as SCRAM's server-final message, or
+	// failure), or, in protocols that cannot carry data with success, the
+	// additional data sent as one more challenge, whose answer (empty) is
+	// Last again. Frameworks that ask the client whether the exchange is
+	// over (franz-go, kafka-go, mellium) read it through
+	// session.Client.Last; it never changes what the session does.
+	Last bool
 	// State is kept with Response in the transcript and returned in
 	// [Pair.State] on later attempts, as for servers: a client can keep
 	// what it derived (SCRAM's nonce, channel binding and expected server

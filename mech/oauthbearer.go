@@ -209,9 +209,9 @@ func (OAuthBearer) ClientAttempt(_ context.Context, in *ClientInput) (ClientResu
 		msg = append(msg, "auth=Bearer "...)
 		msg = append(msg, c.Token...)
 		msg = append(msg, 0x01, 0x01)
-		return ClientResult{Response: msg}, nil
+		return ClientResult{Response: msg, Last: true}, nil
 	case 1:
-		res := ClientResult{Response: []byte{0x01}}
+		res := ClientResult{Response: []byte{0x01}, Last: true}
 		te, err := parseTokenError("OAUTHBEARER", in.Challenge)
 		if err != nil {
 			res.Failure = err

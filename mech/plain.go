@@ -101,7 +101,7 @@ func (Plain) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult, er
 	msg = append(msg, c.Authcid...)
 	msg = append(msg, 0)
 	msg = append(msg, c.Password...)
-	return ClientResult{Response: msg}, nil
+	return ClientResult{Response: msg, Last: true}, nil
 }
 
 // ClientFinal implements [Client]: PLAIN expects no additional data.

@@ -176,9 +176,9 @@ func (XOAuth2) ClientAttempt(_ context.Context, in *ClientInput) (ClientResult, 
 		msg = append(msg, "\x01auth=Bearer "...)
 		msg = append(msg, c.Token...)
 		msg = append(msg, "\x01\x01"...)
-		return ClientResult{Response: msg}, nil
+		return ClientResult{Response: msg, Last: true}, nil
 	case 1:
-		res := ClientResult{Response: []byte{}}
+		res := ClientResult{Response: []byte{}, Last: true}
 		te, err := parseTokenError("XOAUTH2", in.Challenge)
 		if err != nil {
 			res.Failure = err

@@ -19,6 +19,7 @@ type Client struct {
 	buf     [inline]mech.Pair
 	state   state
 	steps   int32
+	last    bool
 	failure error
 }
 
@@ -52,7 +53,7 @@ func (c *Client) Start(ctx context.Context) (ir []byte, ok bool, err error) {
 		return nil, false, c.misuse()
 	}
 	c.in.Initial = true
-	res, st, err := c.attempt(ctx, nil)
+	res, err := c.attempt(ctx, nil)
 	c.in.Initial = false
 	if errors.Is(err, mech.ErrNoInitialResponse) {
 		c.steps--
@@ -62,9 +63,10 @@ func (c *Client) Start(ctx context.Context) (ir []byte, ok bool, err error) {
 		c.state = stateDone
 		return nil, false, err
 	}
-	c.in.Pairs = append(c.in.Pairs, mech.Pair{Response: res, Initial: true, State: st})
+	c.in.Pairs = append(c.in.Pairs, mech.Pair{Response: res.Response, Initial: true, State: res.State})
 	c.state = stateWaiting
-	return res, true, nil
+	c.last = res.Last
+	return res.Response, true, nil
 }
 
 // Next returns the response to the server's challenge. An empty challenge
@@ -86,29 +88,45 @@ func (c *Client) Next(ctx context.Context, challenge []byte) ([]byte, error) {
 		c.state = stateDone
 		return nil, &LimitError{Err: ErrTooLarge, Limit: max}
 	}
-	res, st, err := c.attempt(ctx, challenge)
+	res, err := c.attempt(ctx, challenge)
 	if err != nil {
 		c.state = stateDone
 		return nil, err
 	}
-	c.in.Pairs = append(c.in.Pairs, mech.Pair{Challenge: append([]byte(nil), challenge...), Response: res, State: st})
+	c.in.Pairs = append(c.in.Pairs, mech.Pair{Challenge: append([]byte(nil), challenge...), Response: res.Response, State: res.State})
 	c.state = stateWaiting
-	return res, nil
+	c.last = res.Last
+	return res.Response, nil
 }
 
-func (c *Client) attempt(ctx context.Context, challenge []byte) ([]byte, any, error) {
+// Last reports whether the newest response from [Client.Start] or
+// [Client.Next] was the mechanism's last (see [mech.ClientResult.Last]):
+// the server's next message ends the exchange. A client framework that asks
+// "is the exchange done?" after each response (franz-go's Challenge,
+// kafka-go's Next, mellium's "more") answers with Last, and then hands the
+// server's final message, if any, to [Client.SuccessData] rather than to
+// Next. In protocols that carry SCRAM's server-final message as a challenge
+// (IMAP, SMTP), Next answers it with an empty response and Last stays true.
+//
+// Last is false before the first response and once the session has ended
+// (an error, or Success, SuccessData or FailureData called). It never
+// means the exchange succeeded: only [Client.Success] or
+// [Client.SuccessData] returning nil says the server was accepted.
+func (c *Client) Last() bool { return c.state == stateWaiting && c.last }
+
+func (c *Client) attempt(ctx context.Context, challenge []byte) (mech.ClientResult, error) {
 	if max := c.cfg.maxSteps(); int(c.steps) >= max {
-		return nil, nil, &LimitError{Err: ErrTooManySteps, Limit: max}
+		return mech.ClientResult{}, &LimitError{Err: ErrTooManySteps, Limit: max}
 	}
 	c.steps++
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return mech.ClientResult{}, err
 	}
 	c.in.Challenge = challenge
 	res, err := c.m.ClientAttempt(ctx, &c.in)
 	c.in.Challenge = nil
 	if err != nil {
-		return nil, nil, err
+		return mech.ClientResult{}, err
 	}
 	if res.Failure != nil {
 		c.failure = res.Failure
@@ -116,7 +134,7 @@ func (c *Client) attempt(ctx context.Context, challenge []byte) ([]byte, any, er
 	if res.Response == nil {
 		res.Response = []byte{}
 	}
-	return res.Response, res.State, nil
+	return res, nil
 }
 
 // Success tells the session that the server reported success with no

@@ -78,13 +78,13 @@ func (m Mechanism) ClientAttempt(ctx context.Context, in *mech.ClientInput) (mec
 			var se *ServerError
 			if errors.As(err, &se) {
 				// Let the server finish its failure.
-				return mech.ClientResult{Response: []byte{}, Failure: err}, nil
+				return mech.ClientResult{Response: []byte{}, Failure: err, Last: true}, nil
 			}
 			return mech.ClientResult{}, err
 		}
 		verified := *st
 		verified.verified = true
-		return mech.ClientResult{Response: []byte{}, State: &verified}, nil
+		return mech.ClientResult{Response: []byte{}, State: &verified, Last: true}, nil
 	}
 	return mech.ClientResult{}, m.clientErr("", mech.ErrUnexpectedChallenge)
 }
@@ -92,14 +92,18 @@ func (m Mechanism) ClientAttempt(ctx context.Context, in *mech.ClientInput) (mec
 func (m Mechanism) clientFirst(in *mech.ClientInput) (mech.ClientResult, error) {
 	c := in.Creds
 	user := c.Authcid
-	if !m.NoPrepUser {
+	if m.PostgreSQL {
+		// PostgreSQL's startup message named the user.
+		user = ""
+	}
+	if !m.NoPrepUser && user != "" {
 		p, err := prep.Query(user)
 		if err != nil {
 			return mech.ClientResult{}, m.clientErr("user name fails SASLprep", mech.ErrInvalidCredentials)
 		}
 		user = p
 	}
-	if user == "" || len(user) > 255 || c.Password == "" {
+	if user == "" && !m.PostgreSQL || len(user) > 255 || c.Password == "" {
 		return mech.ClientResult{}, m.clientErr("empty or long user name, or empty password", mech.ErrInvalidCredentials)
 	}
 	if _, err := gs2.DecodeName([]byte(gs2.EncodeName(user))); err != nil {
@@ -156,7 +160,7 @@ func (m Mechanism) clientFinal(in *mech.ClientInput) (mech.ClientResult, error) 
 	name, rnonce, ok, bad := a.next()
 	if ok && name == 'e' && validErrorValue(rnonce) {
 		// Answer so that the server can finish its failure.
-		return mech.ClientResult{Response: []byte{}, Failure: serverError(rnonce)}, nil
+		return mech.ClientResult{Response: []byte{}, Failure: serverError(rnonce), Last: true}, nil
 	}
 	if ok && name == 'm' {
 		return mech.ClientResult{}, m.clientErr("mandatory extension", mech.ErrInvalidChallenge)
@@ -238,7 +242,7 @@ func (m Mechanism) clientFinal(in *mech.ClientInput) (mech.ClientResult, error) 
 
 	next := &clientState{gs2: st.gs2, cbData: st.cbData, nonce: st.nonce, bare: st.bare}
 	next.sigLen = copy(next.serverSig[:], sc.mac(sc.a[:0], k.serverKey, am))
-	return mech.ClientResult{Response: msg, State: next}, nil
+	return mech.ClientResult{Response: msg, State: next, Last: true}, nil
 }
 
 // checkServerFinal checks a server-final message: "v=" with the expected

@@ -955,3 +955,61 @@ func TestClientFailureData(t *testing.T) {
 		t.Errorf("PLAIN: %v", err)
 	}
 }
+
+// TestPostgreSQL runs PostgreSQL's variant: the user comes from the
+// connection (the startup message), and the client-first message names
+// nobody (libpq, pgx), "*" (pgjdbc) or that user.
+func TestPostgreSQL(t *testing.T) {
+	cfg := configOf(t,
+		creds.Account{Name: "alice", SCRAM: newKeys(t, "pencil", 4096, scram.SHA256)},
+		creds.Account{Name: "bob", SCRAM: newKeys(t, "secret", 4096, scram.SHA256)})
+	pg := scram.Mechanism{PostgreSQL: true}
+	startup := mech.Channel{User: "alice"}
+
+	// saslkit's client in PostgreSQL mode sends "n,,n=,r=" and needs no
+	// user name.
+	cli := session.NewClient(pg, creds.Client{Password: "pencil"}, mech.Channel{}, nil)
+	ir, _, err := cli.Start(ctx)
+	if err != nil || !strings.HasPrefix(string(ir), "n,,n=,r=") {
+		t.Fatalf("client-first %q, %v; want n,,n=,r=…", ir, err)
+	}
+
+	tests := []struct {
+		name    string
+		cli     scram.Mechanism
+		c       creds.Client
+		ch      mech.Channel
+		wantErr error
+	}{
+		{"empty n=", pg, creds.Client{Password: "pencil"}, startup, nil},
+		{"same user in n=", scram.Mechanism{}, creds.Client{Authcid: "alice", Password: "pencil"}, startup, nil},
+		{"n=*", scram.Mechanism{}, creds.Client{Authcid: "*", Password: "pencil"}, startup, nil},
+		{"wrong password", pg, creds.Client{Password: "secret"}, startup, creds.ErrBadCredentials},
+		// bob's password does not log in as alice, whatever n= says.
+		{"other user in n=", scram.Mechanism{}, creds.Client{Authcid: "bob", Password: "secret"}, startup, mech.ErrInvalidResponse},
+		{"unknown startup user", pg, creds.Client{Password: "pencil"}, mech.Channel{User: "carol"}, creds.ErrBadCredentials},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, cfg, pg, tt.cli, tt.c, tt.ch, mech.Channel{})
+			if tt.wantErr == nil {
+				if r.srvErr != nil || r.cliErr != nil || r.step.Principal.Account() != tt.ch.User {
+					t.Fatalf("got %v, %v; want %s logged in", r.srvErr, r.cliErr, tt.ch.User)
+				}
+				return
+			}
+			if !errors.Is(r.srvErr, tt.wantErr) {
+				t.Fatalf("server: %v, want %v", r.srvErr, tt.wantErr)
+			}
+		})
+	}
+
+	// Without the variant, the empty n= is refused, as RFC 5802 says.
+	if r := run(t, cfg, scram.Mechanism{}, pg, creds.Client{Password: "pencil"}, startup, mech.Channel{}); !errors.Is(r.srvErr, mech.ErrInvalidResponse) {
+		t.Errorf("RFC server, empty n=: %v, want ErrInvalidResponse", r.srvErr)
+	}
+	// The variant without the connection's user cannot be built.
+	if _, err := session.NewServer(pg, mech.Channel{}, cfg); !errors.Is(err, creds.ErrMisconfigured) || !strings.Contains(err.Error(), "Channel.User") {
+		t.Errorf("no Channel.User: %v, want ErrMisconfigured naming it", err)
+	}
+}

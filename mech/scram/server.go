@@ -34,7 +34,8 @@ const (
 // [creds.Verifier] ([creds.Verifier.LookupSCRAM]): the store, the mock keys
 // of unknown users and their secret are the Verifier's, shared with every
 // other mechanism, so a Mechanism has no server-only settings: Hash, Plus,
-// Rand and NonceLen apply to both sides, and the other fields to clients.
+// Rand, NonceLen and PostgreSQL apply to both sides, and the other fields
+// to clients.
 type Mechanism struct {
 	// Hash is the hash function. The zero Hash means SHA256.
 	Hash Hash
@@ -61,6 +62,18 @@ type Mechanism struct {
 	// name (MongoDB, for one, does not prepare user names) and password.
 	// A server prepares names in its store ([creds.Store.Lookup]).
 	NoPrepUser, NoPrepPassword bool
+
+	// PostgreSQL selects PostgreSQL's variant of the exchange, on both
+	// sides. PostgreSQL names the user in its startup message, before
+	// SASL, so libpq and pgx send an empty user name ("n=,r=…") and the
+	// server takes the user from outside the exchange. A server with
+	// PostgreSQL set looks up [mech.Channel.User], which the application
+	// fills from the startup message (a session without it is a
+	// configuration error), and accepts an empty "n=", "n=*" (pgjdbc) or
+	// that same user, refusing any other name; a client with PostgreSQL
+	// set sends the empty "n=" and needs no user name. Off by default:
+	// RFC 5802 makes the user name mandatory.
+	PostgreSQL bool
 }
 
 func (m Mechanism) hash() Hash {
@@ -80,10 +93,14 @@ func (m Mechanism) Properties() mech.Properties {
 }
 
 // CheckConfig implements [mech.ConfigChecker]: a SCRAM server needs an
-// account store that holds keys for its hash.
+// account store that holds keys for its hash, and the PostgreSQL variant
+// needs the connection's user ([mech.Channel.User]).
 func (m Mechanism) CheckConfig(in *mech.ServerInput) error {
 	if in.Verifier == nil || in.Verifier.Store == nil {
 		return &mech.Error{Mechanism: m.Name(), Reason: "needs an account store (session.Config.Verifier)", Err: creds.ErrMisconfigured}
+	}
+	if m.PostgreSQL && (in.Channel == nil || in.Channel.User == "") {
+		return &mech.Error{Mechanism: m.Name(), Reason: "PostgreSQL variant needs the connection's user (mech.Channel.User)", Err: creds.ErrMisconfigured}
 	}
 	p, err := in.Verifier.Profile()
 	if err != nil {
@@ -162,11 +179,20 @@ func (m Mechanism) serverFirst(ctx context.Context, in *mech.ServerInput) (mech.
 	if ok && name == 'm' {
 		return mech.ServerResult{}, m.fail(valueExtensionsNotSupported, "mandatory extension", mech.ErrInvalidResponse)
 	}
-	if bad || !ok || name != 'n' || len(user) == 0 || len(user) > maxUser {
+	if bad || !ok || name != 'n' || len(user) == 0 && !m.PostgreSQL || len(user) > maxUser {
 		return mech.ServerResult{}, m.fail(valueInvalidEncoding, "missing or bad user name", mech.ErrInvalidResponse)
 	}
 	if st.user, err = gs2.DecodeName(user); err != nil {
 		return mech.ServerResult{}, m.fail(valueInvalidUsernameEncoding, "bad user name encoding", mech.ErrInvalidResponse)
+	}
+	if m.PostgreSQL {
+		// The user is the one the protocol named outside SASL; the
+		// client may leave n= empty (libpq, pgx), send "*" (pgjdbc), or
+		// repeat that name, and nothing else.
+		if st.user != "" && st.user != "*" && st.user != ch.User {
+			return mech.ServerResult{}, m.fail(valueOtherError, "user name differs from the connection's", mech.ErrInvalidResponse)
+		}
+		st.user = ch.User
 	}
 	name, cnonce, ok, bad := a.next()
 	if bad || !ok || name != 'r' || !validNonce(cnonce) {
