@@ -25,6 +25,7 @@ import (
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/scram"
+	"github.com/saslkit/saslkit/registry"
 	"github.com/saslkit/saslkit/session"
 )
 
@@ -466,9 +467,9 @@ func scramExchange(t *testing.T, s *smtpConn, name, password string, ch mech.Cha
 	}
 }
 
-// TestReply checks how saslkit's errors become SMTP replies: bad
-// credentials and failed mechanisms are 535, a server misconfiguration is
-// a temporary 454.
+// TestReply checks how saslkit's errors become SMTP replies, as
+// docs/errors.md's table says: bad credentials and failed mechanisms are
+// 535, a server misconfiguration is a temporary 454.
 func TestReply(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
@@ -480,7 +481,9 @@ func TestReply(t *testing.T) {
 		{creds.ErrUnauthorized, 535},
 		{&mech.Error{Mechanism: "PLAIN", Err: mech.ErrInvalidResponse}, 501},
 		{session.ErrUnexpectedReply, 501},
-		{&session.LimitError{Err: session.ErrTooManySteps, Limit: 8}, 501},
+		{&session.LimitError{Err: session.ErrTooManySteps, Limit: 8}, 500},
+		{registry.ErrEncryptionRequired, 538},
+		{registry.ErrUnknown, 504},
 		{&mech.Error{Mechanism: "OAUTHBEARER", Reason: "no subject", Err: creds.ErrMisconfigured}, 454},
 		{errors.New("store down"), 454},
 	} {

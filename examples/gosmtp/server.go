@@ -13,6 +13,7 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/outcome"
 	"github.com/saslkit/saslkit/registry"
 	"github.com/saslkit/saslkit/session"
 )
@@ -122,16 +123,13 @@ func (s *conn) AuthMechanisms() []string {
 // into SMTP replies and to record who logged in.
 func (s *conn) Auth(name string) (sasl.Server, error) {
 	srv, err := s.b.reg.NewServer(name, s.channel())
-	switch {
-	case errors.Is(err, registry.ErrEncryptionRequired):
-		return nil, &smtp.SMTPError{Code: 538, EnhancedCode: smtp.EnhancedCode{5, 7, 11}, Message: "Encryption required for requested authentication mechanism"}
-	case errors.Is(err, creds.ErrMisconfigured):
-		// The registry cannot run the mechanism it holds: the server's
-		// fault, not the client's.
-		s.b.log.Printf("AUTH %s from %s: server misconfigured: %v", name, s.c.Conn().RemoteAddr(), err)
-		return nil, errTemporary
-	case err != nil:
-		return nil, smtp.ErrAuthUnknownMechanism
+	if err != nil {
+		if outcome.Of(err) == outcome.Misconfigured {
+			// The registry cannot run the mechanism it holds: the
+			// server's fault, not the client's.
+			s.b.log.Printf("AUTH %s from %s: server misconfigured: %v", name, s.c.Conn().RemoteAddr(), err)
+		}
+		return nil, reply(err)
 	}
 	return &auth{s: s, mech: srv.Mechanism(), g: srv.GoSASL(s.ctx)}, nil
 }
@@ -166,31 +164,16 @@ func (a *auth) Next(response []byte) (challenge []byte, done bool, err error) {
 	return nil, true, nil
 }
 
-var (
-	errAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
-	errMalformed  = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Malformed authentication response"}
-	errTemporary  = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure"}
-	errAuthFirst  = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
-)
+var errAuthFirst = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 
-// reply returns the SMTP reply (RFC 4954 section 6) for a failed exchange.
-// go-smtp sends an error's text to the client unless it is an
-// *smtp.SMTPError, so every error becomes one. A misconfigured server
-// (creds.ErrMisconfigured) is a temporary failure, as any other of the
-// server's own.
+// reply returns the SMTP reply (RFC 4954 section 6) for a failed exchange,
+// as package outcome sorts it. go-smtp sends an error's text to the client
+// unless it is an *smtp.SMTPError, so every error becomes one, with the
+// outcome's fixed text. A misconfigured server (creds.ErrMisconfigured) is
+// a temporary failure, as any other of the server's own.
 func reply(err error) *smtp.SMTPError {
-	var le *session.LimitError
-	switch {
-	case errors.Is(err, creds.ErrMisconfigured):
-		return errTemporary
-	case errors.Is(err, creds.ErrBadCredentials), errors.Is(err, mech.ErrAuthFailed),
-		errors.Is(err, creds.ErrUnauthorized):
-		return errAuthFailed
-	case errors.Is(err, mech.ErrInvalidResponse), errors.Is(err, mech.ErrNoInitialResponse),
-		errors.Is(err, session.ErrUnexpectedReply), errors.As(err, &le):
-		return errMalformed
-	}
-	return errTemporary
+	r := outcome.Of(err).SMTP()
+	return &smtp.SMTPError{Code: r.Code, EnhancedCode: smtp.EnhancedCode(r.Enhanced), Message: r.Text}
 }
 
 // Reset implements smtp.Session.

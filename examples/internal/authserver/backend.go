@@ -16,6 +16,7 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/outcome"
 	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/registry"
 	"github.com/saslkit/saslkit/session"
@@ -47,6 +48,7 @@ type Backend struct {
 	verifier *creds.Verifier
 	tls      *tls.Config
 	leaf     *x509.Certificate
+	clientCA *x509.CertPool // nil: no client certificates
 	log      *slog.Logger
 }
 
@@ -95,7 +97,7 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 		}
 	}
 	b.verifier = &creds.Verifier{Store: b.users, Secret: secret, MaxConcurrent: cfg.MaxVerify}
-	if b.tls, b.leaf, err = tlsConfig(&cfg); err != nil {
+	if b.tls, b.leaf, b.clientCA, err = tlsConfig(&cfg); err != nil {
 		return nil, err
 	}
 	if err := b.buildRegistry(); err != nil {
@@ -295,7 +297,12 @@ func (b *Backend) Channel(nc net.Conn) mech.Channel {
 	}
 	cs := tc.ConnectionState()
 	ch := mech.ServerTLSChannel(&cs, b.leaf)
-	ch.External = mech.VerifiedClientCN(&cs)
+	// The handshake refused a certificate that does not verify, but it
+	// does not record the chains (tlsConfig verifies it itself), so the
+	// certificate is verified again before its name is trusted.
+	if b.clientCA != nil && len(cs.PeerCertificates) > 0 && verifyClient(b.clientCA, cs.PeerCertificates) == nil {
+		ch.External = cs.PeerCertificates[0].Subject.CommonName
+	}
 	return ch
 }
 
@@ -371,30 +378,39 @@ func (o Outcome) String() string {
 }
 
 // Classify returns the outcome that err, from a registry or a session,
-// stands for. A nil err is OK. A configuration error
+// stands for: package outcome's sorting ([outcome.Of]), answered as this
+// package's servers answer. They differ from docs/errors.md's table in two
+// ways, on purpose and tested: a malformed response and too many steps are
+// a failed authentication (NO [AUTHENTICATIONFAILED], 535 5.7.8), as
+// Dovecot answers them, rather than BAD and 501; and an initial response
+// for a mechanism that takes none is a syntax error. A configuration error
 // ([creds.ErrMisconfigured]) is Temporary: the client is not to blame, and
 // the server logs it.
 func Classify(err error) Outcome {
-	switch {
-	case err == nil:
+	switch outcome.Of(err) {
+	case outcome.OK:
 		return OK
-	case errors.Is(err, creds.ErrMisconfigured):
-		return Temporary
-	case errors.Is(err, errCancelled):
-		return Cancelled
-	case errors.Is(err, creds.ErrUnauthorized):
+	case outcome.Unauthorized:
 		return Unauthorized
-	case errors.Is(err, registry.ErrEncryptionRequired):
+	case outcome.EncryptionRequired:
 		return EncryptionRequired
-	case errors.Is(err, registry.ErrUnknown), errors.Is(err, registry.ErrNotOffered):
+	case outcome.UnknownMechanism, outcome.NotOffered:
 		return UnknownMechanism
-	case errors.Is(err, session.ErrTooLarge):
-		return TooLarge
-	case errors.Is(err, session.ErrBase64), errors.Is(err, mech.ErrNoInitialResponse):
+	case outcome.Cancelled:
+		return Cancelled
+	case outcome.BadEncoding:
 		return Syntax
-	case errors.Is(err, mech.ErrAuthFailed), errors.Is(err, creds.ErrBadCredentials),
-		errors.Is(err, mech.ErrInvalidResponse),
-		errors.Is(err, session.ErrTooManySteps), errors.Is(err, session.ErrUnexpectedReply):
+	case outcome.LimitExceeded:
+		if errors.Is(err, session.ErrTooManySteps) {
+			return AuthFailed
+		}
+		return TooLarge
+	case outcome.Malformed:
+		if errors.Is(err, mech.ErrNoInitialResponse) {
+			return Syntax
+		}
+		return AuthFailed
+	case outcome.BadCredentials:
 		return AuthFailed
 	}
 	return Temporary

@@ -13,6 +13,7 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/outcome"
 	"github.com/saslkit/saslkit/registry"
 	"github.com/saslkit/saslkit/session"
 )
@@ -22,7 +23,7 @@ import (
 var ErrLineTooLong = errors.New("authserver: line too long")
 
 // errCancelled is a client's "*" during an exchange.
-var errCancelled = errors.New("authserver: exchange cancelled by the client")
+var errCancelled = fmt.Errorf("authserver: %w", outcome.ErrCancelled)
 
 // IsTimeout reports whether err is a read or write that hit the
 // connection's deadline: the client was idle for longer than -auth-timeout.
