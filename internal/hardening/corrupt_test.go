@@ -13,6 +13,7 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
+	"github.com/saslkit/saslkit/mech/mechtest"
 	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/registry"
 	"github.com/saslkit/saslkit/session"
@@ -193,44 +194,9 @@ func (w *world) exchange(t testing.TB, name string, toServer, toClient corruptFu
 
 func noCorruption(_ int, msg []byte) []byte { return msg }
 
-// corruptions returns every corrupted variant of msg: empty, each
-// truncation, each single-byte flip, trailing garbage, oversized, invalid
-// UTF-8, a duplicated field and swapped fields (fields split on the
-// mechanism's separators).
-func corruptions(msg []byte, max int) map[string][]byte {
-	out := map[string][]byte{"empty": {}}
-	for n := 0; n < len(msg); n++ {
-		out[fmt.Sprintf("truncate %d", n)] = msg[:n:n]
-	}
-	for i := range msg {
-		c := bytes.Clone(msg)
-		c[i] ^= 0x01
-		out[fmt.Sprintf("flip %d", i)] = c
-	}
-	out["trailing garbage"] = append(bytes.Clone(msg), "garbage,=\x01"...)
-	out["oversized"] = append(bytes.Clone(msg), bytes.Repeat([]byte{'A'}, max)...)
-	bad := bytes.Clone(msg)
-	if len(bad) > 0 {
-		bad[len(bad)/2] = 0xff
-	}
-	out["invalid UTF-8"] = append(bad, 0xc3)
-	for _, sep := range []byte{',', 0x01, 0x00, ' '} {
-		fields := bytes.Split(msg, []byte{sep})
-		if len(fields) < 2 {
-			continue
-		}
-		for i := range fields {
-			dup := append(append([][]byte{}, fields[:i+1]...), fields[i:]...)
-			out[fmt.Sprintf("duplicate field %d/%q", i, sep)] = bytes.Join(dup, []byte{sep})
-			if i+1 < len(fields) {
-				sw := append([][]byte{}, fields...)
-				sw[i], sw[i+1] = sw[i+1], sw[i]
-				out[fmt.Sprintf("swap fields %d/%q", i, sep)] = bytes.Join(sw, []byte{sep})
-			}
-		}
-	}
-	return out
-}
+// corruptions returns every corrupted variant of msg, as package mechtest
+// makes them for custom mechanisms.
+var corruptions = mechtest.Corruptions
 
 // tolerant lists the mechanisms whose messages carry parts that prove
 // nothing, so that corrupting them may leave a successful exchange:
