@@ -1,4 +1,4 @@
-package quickstart_test
+package registry_test
 
 import (
 	"os"
@@ -14,7 +14,7 @@ import (
 // against each built-in mechanism's Properties, and that every built-in
 // mechanism has a row.
 func TestMechanismsDoc(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/mechanisms.md")
+	doc, err := os.ReadFile("../docs/mechanisms.md")
 	if err != nil {
 		t.Fatal(err)
 	}
