@@ -10,6 +10,7 @@ import (
 	"github.com/saslkit/saslkit/creds/hash"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/registry"
+	"github.com/saslkit/saslkit/session"
 )
 
 // A server advertises PLAIN and LOGIN only once the connection is secure,
@@ -140,4 +141,54 @@ func ExampleNamed() {
 	// misconfigured: true
 	// names SCRAM-SHA-256: true
 	// [PLAIN LOGIN] <nil>
+}
+
+// One store serves SCRAM and PLAIN: an account record holds a password hash
+// for PLAIN and SCRAM keys for SCRAM-SHA-256, and both mechanisms check
+// through the registry's one Verifier. A client spelling the name in
+// another form logs in to the account by its stored name.
+func ExampleNamed_oneStore() {
+	ctx := context.Background()
+	pw, err := creds.HashPassword("pencil", hash.PBKDF2{Digest: "sha256", Rounds: 1000})
+	if err != nil {
+		panic(err)
+	}
+	keys, err := creds.DeriveSCRAMKeys("SHA-256", "pencil", nil, 4096, false)
+	if err != nil {
+		panic(err)
+	}
+	var store creds.MemoryStore
+	if err := store.Add(creds.Account{Name: "alice", Password: pw, SCRAM: []creds.SCRAMKeys{keys}}); err != nil {
+		panic(err)
+	}
+	cfg := &registry.Config{Session: session.Config{Verifier: &creds.Verifier{Store: &store}}}
+	server, err := registry.Named(cfg, "SCRAM-SHA-256", "PLAIN")
+	if err != nil {
+		panic(err)
+	}
+	client, err := registry.Named(nil, "SCRAM-SHA-256", "PLAIN")
+	if err != nil {
+		panic(err)
+	}
+
+	tls := mech.Channel{Secure: true}
+	for _, name := range server.Advertise(tls) {
+		srv, err := server.NewServer(name, tls)
+		if err != nil {
+			panic(err)
+		}
+		cli, err := client.NewClient(name, creds.Client{Authcid: "ａｌｉｃｅ", Password: "pencil"}, tls)
+		if err != nil {
+			panic(err)
+		}
+		p, err := session.Run(ctx, cli, srv, nil)
+		if err != nil {
+			fmt.Println(name, err)
+			continue
+		}
+		fmt.Println(name, p.Account())
+	}
+	// Output:
+	// SCRAM-SHA-256 alice
+	// PLAIN alice
 }
