@@ -16,8 +16,8 @@ import (
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
-	"github.com/saslkit/saslkit/outcome"
 	"github.com/saslkit/saslkit/mech/scram"
+	"github.com/saslkit/saslkit/outcome"
 	"github.com/saslkit/saslkit/registry"
 	"github.com/saslkit/saslkit/session"
 )
