@@ -235,50 +235,50 @@ func sameName(a, b string) bool {
 // password is an error from srv.Next, like any other failure, and a done
 // step always names a verified, authorized account.
 func exchange(ctx context.Context, w io.Writer, cli *session.Client, srv *session.Server, props mech.Properties) int {
-	var step session.Step
-	ir, ok, err := cli.Start(ctx)
-	switch {
-	case err != nil:
-		return clientFailed(w, err)
-	case ok:
-		// The initial response goes with the authentication command.
-		printMsg(w, "C", ir)
-		step, err = srv.StartInitial(ctx, ir)
-	default:
-		step, err = srv.Start(ctx)
-	}
-	for err == nil && !step.Done {
-		printMsg(w, "S", step.Challenge)
-		var resp []byte
-		resp, err = cli.Next(ctx, step.Challenge)
-		if err != nil {
-			return clientFailed(w, err)
+	p, err := session.Run(ctx, cli, srv, func(m session.Message) {
+		switch {
+		case m.Kind == session.Success && m.HasData:
+			// The server reports success with additional data (SCRAM's
+			// "v="), and the client checks it.
+			fmt.Fprintf(w, "S: success with %s\n", quote(m.Data))
+		case m.Kind == session.Success:
+			fmt.Fprintln(w, "S: success")
+		case m.Kind == session.Failure && m.HasData:
+			// The failure carries data for the client (SCRAM's "e=").
+			fmt.Fprintf(w, "S: failure with %s\n", quote(m.Data))
+		case m.Kind == session.Failure:
+		case m.FromServer():
+			printMsg(w, "S", m.Data)
+		default:
+			// The initial response goes with the authentication command.
+			printMsg(w, "C", m.Data)
 		}
-		printMsg(w, "C", resp)
-		step, err = srv.Next(ctx, resp)
-	}
-	if err != nil {
-		return serverFailed(w, cli, err)
-	}
-
-	// The server reports success, with additional data if the mechanism
-	// has some (SCRAM's "v="), and the client checks it.
-	if step.HasFinal {
-		fmt.Fprintf(w, "S: success with %s\n", quote(step.Final))
-		err = cli.SuccessData(ctx, step.Final)
-	} else {
-		fmt.Fprintln(w, "S: success")
-		err = cli.Success(ctx)
-	}
-	if err != nil {
-		fmt.Fprintf(w, "outcome: client rejected the server: %v\n", err)
+	})
+	var re *session.RunError
+	switch {
+	case errors.As(err, &re) && re.Client && errors.Is(err, mech.ErrInvalidCredentials):
+		fmt.Fprintf(w, "C: cannot send these credentials: %v\n", re.Err)
+		return exitUsage
+	case errors.As(err, &re) && re.Client && errors.Is(err, mech.ErrAuthFailed):
+		// The server did not prove itself (SCRAM's "v=").
+		fmt.Fprintf(w, "outcome: client rejected the server: %v\n", re.Err)
+		return exitAuth
+	case errors.As(err, &re) && re.Client:
+		// The client ends the exchange as a client would, by cancelling.
+		fmt.Fprintf(w, "C: cancel: %v\n", re.Err)
+		return exitAuth
+	case err != nil:
+		fmt.Fprintf(w, "S: failure: %v\n", errors.Unwrap(err))
+		if f := cli.Failure(); f != nil {
+			fmt.Fprintf(w, "client saw: %v\n", f)
+		}
+		fmt.Fprintln(w, "outcome: authentication failed")
 		return exitAuth
 	}
 	if props.Mutual {
 		fmt.Fprintln(w, "mutual authentication: the client verified the server's signature")
 	}
 
-	p := step.Principal
 	switch {
 	case p.Anonymous():
 		// ANONYMOUS names nobody; the server decides what a guest may do.
@@ -315,32 +315,4 @@ func quote(msg []byte) string {
 		return `"" (empty)`
 	}
 	return strconv.Quote(string(msg)) + " " + session.Encode(msg)
-}
-
-// clientFailed reports an error from the client session. Credentials the
-// mechanism cannot send are a usage error; anything else ends the exchange
-// as a client would, by cancelling it.
-func clientFailed(w io.Writer, err error) int {
-	if errors.Is(err, mech.ErrInvalidCredentials) {
-		fmt.Fprintf(w, "C: cannot send these credentials: %v\n", err)
-		return exitUsage
-	}
-	fmt.Fprintf(w, "C: cancel: %v\n", err)
-	return exitAuth
-}
-
-// serverFailed reports the server's failure, and any failure the server
-// told the client about during the exchange.
-func serverFailed(w io.Writer, cli *session.Client, err error) int {
-	var fe *mech.FailureError
-	if errors.As(err, &fe) {
-		// The failure carries data for the client (SCRAM's "e=").
-		fmt.Fprintf(w, "S: failure with %s\n", quote(fe.Data))
-	}
-	fmt.Fprintf(w, "S: failure: %v\n", err)
-	if f := cli.Failure(); f != nil {
-		fmt.Fprintf(w, "client saw: %v\n", f)
-	}
-	fmt.Fprintln(w, "outcome: authentication failed")
-	return exitAuth
 }
