@@ -78,32 +78,7 @@ var tlsChan = mech.Channel{Secure: true}
 // drive runs one exchange between srv and cli, as protocol code does
 // without FinalAsChallenge.
 func drive(srv *session.Server, cli *session.Client) (*creds.Principal, error) {
-	ir, ok, err := cli.Start(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var step session.Step
-	if ok {
-		step, err = srv.StartInitial(ctx, ir)
-	} else {
-		step, err = srv.Start(ctx)
-	}
-	for err == nil && !step.Done {
-		resp, cerr := cli.Next(ctx, step.Challenge)
-		if cerr != nil {
-			return nil, cerr
-		}
-		step, err = srv.Next(ctx, resp)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if step.HasFinal {
-		err = cli.SuccessData(ctx, step.Final)
-	} else {
-		err = cli.Success(ctx)
-	}
-	return step.Principal, err
+	return session.Run(ctx, cli, srv, nil)
 }
 
 // login runs mechanism name with c against reg.

@@ -16,47 +16,78 @@ import (
 )
 
 // tlsConfig builds the server's TLS configuration from c, and returns the
-// leaf certificate too, for the tls-server-end-point channel binding.
-func tlsConfig(c *Config) (*tls.Config, *x509.Certificate, error) {
+// leaf certificate too, for the tls-server-end-point channel binding, and
+// the pool client certificates are verified against (nil without
+// c.ClientCAFile).
+func tlsConfig(c *Config) (*tls.Config, *x509.Certificate, *x509.CertPool, error) {
 	var cert tls.Certificate
 	var err error
 	switch {
 	case c.CertFile == "" && c.KeyFile == "":
 		cert, err = SelfSigned(time.Now())
 	case c.CertFile == "" || c.KeyFile == "":
-		return nil, nil, errors.New("-cert and -key go together")
+		return nil, nil, nil, errors.New("-cert and -key go together")
 	default:
 		cert, err = tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("server certificate: %w", err)
+		return nil, nil, nil, fmt.Errorf("server certificate: %w", err)
 	}
 	leaf := cert.Leaf
 	if leaf == nil {
 		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
-			return nil, nil, fmt.Errorf("server certificate: %w", err)
+			return nil, nil, nil, fmt.Errorf("server certificate: %w", err)
 		}
 	}
 	tc := &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
 	}
-	if c.ClientCAFile != "" {
-		pem, err := os.ReadFile(c.ClientCAFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("client CA: no certificate in %s", c.ClientCAFile)
-		}
-		tc.ClientCAs = pool
-		// A client without a certificate can still use the other
-		// mechanisms; one with a certificate that does not verify is
-		// refused at the handshake.
-		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	if c.ClientCAFile == "" {
+		return tc, leaf, nil, nil
 	}
-	return tc, leaf, nil
+	pem, err := os.ReadFile(c.ClientCAFile)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("client CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, nil, nil, fmt.Errorf("client CA: no certificate in %s", c.ClientCAFile)
+	}
+	// The server asks for a certificate without naming the CAs it takes
+	// (tls.Config.ClientCAs would put them in the CertificateRequest's
+	// certificate_authorities), and verifies it itself. GnuTLS clients
+	// (gsasl, GnuTLS 3.7) pick the certificate to send from that list and
+	// the request's signature_algorithms, which crypto/tls fills, on TLS
+	// 1.3, with RSA-PSS, ECDSA and Ed25519 only: GnuTLS takes RSA-PSS for
+	// a key type, so it never sends an RSA (rsaEncryption) certificate,
+	// whatever its issuer. With no CA named, a client holding one
+	// certificate sends it. A client without a certificate can still use
+	// the other mechanisms; one with a certificate that does not verify is
+	// refused at the handshake.
+	tc.ClientAuth = tls.RequestClientCert
+	tc.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return nil
+		}
+		return verifyClient(pool, cs.PeerCertificates)
+	}
+	return tc, leaf, pool, nil
+}
+
+// verifyClient verifies a client's certificate chain, leaf first, against
+// roots for client authentication, as crypto/tls does for ClientCAs.
+func verifyClient(roots *x509.CertPool, chain []*x509.Certificate) error {
+	opts := x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: x509.NewCertPool(),
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	for _, c := range chain[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := chain[0].Verify(opts)
+	return err
 }
 
 // SelfSigned makes a self-signed ECDSA P-256 certificate for "localhost",
