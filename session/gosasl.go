@@ -39,6 +39,7 @@ type GoSASL struct {
 	step    Step  // the outcome, once done
 	pending *Step // success held back while its final data is out
 	fail    error // failure held back while its data is out
+	failure error // the failure, once its data has gone out
 }
 
 // GoSASL returns an adapter that runs s with ctx, the context of the
@@ -74,10 +75,14 @@ func (g *GoSASL) Next(response []byte) (challenge []byte, done bool, err error) 
 	if err != nil {
 		var fe *mech.FailureError
 		if errors.As(err, &fe) {
-			g.fail = fe.Err
+			g.fail, g.failure = fe.Err, fe.Err
 			return nilIfEmpty(fe.Data), false, nil
 		}
 		return nil, false, err
+	}
+	if step.Failure != nil {
+		// Config.FinalAsChallenge: the session holds the failure itself.
+		g.failure = step.Failure
 	}
 	if !step.Done {
 		return nilIfEmpty(step.Challenge), false, nil
@@ -95,6 +100,12 @@ func (g *GoSASL) Next(response []byte) (challenge []byte, done bool, err error) 
 // Step returns the done step, with the credentials, once Next has reported
 // done; the zero Step before.
 func (g *GoSASL) Step() Step { return g.step }
+
+// Failure returns the exchange's failure once Next has sent its failure
+// data as a challenge (SCRAM's "e="), before the client's reply: protocol
+// code can log it even if the client hangs up then, as gsasl does. It is
+// nil otherwise; the error Next returns is the failure either way.
+func (g *GoSASL) Failure() error { return g.failure }
 
 // nilIfEmpty returns nil for an empty b: go-sasl's callers tell "no
 // challenge" (nil) from an empty one only by spelling the latter "=".

@@ -156,3 +156,29 @@ func TestGoSASLEmptyChallengeIsNil(t *testing.T) {
 		t.Errorf("Next(response) = %v, %v", done, err)
 	}
 }
+
+// TestGoSASLFailure: once SCRAM's e= has gone out as a challenge, the
+// adapter reports the failure before the client replies (gsasl hangs up
+// instead), with or without the session's FinalAsChallenge.
+func TestGoSASLFailure(t *testing.T) {
+	for _, fac := range []bool{false, true} {
+		cfg := testConfig(t)
+		cfg.FinalAsChallenge = fac
+		m := scram.Mechanism{}
+		g := newServer(t, m, mech.Channel{}, cfg).GoSASL(ctx)
+		cli := session.NewClient(m, creds.Client{Authcid: "user", Password: "wrong"}, mech.Channel{}, nil)
+		ir, _, _ := cli.Start(ctx)
+		chal, _, err := g.Next(ir)
+		if err != nil || g.Failure() != nil {
+			t.Fatalf("server-first: %v, failure %v", err, g.Failure())
+		}
+		resp, _ := cli.Next(ctx, chal)
+		chal, done, err := g.Next(resp)
+		if err != nil || done || string(chal) != "e=invalid-proof" || !errors.Is(g.Failure(), creds.ErrBadCredentials) {
+			t.Fatalf("FinalAsChallenge %v: %q %v %v, failure %v", fac, chal, done, err, g.Failure())
+		}
+		if _, _, err := g.Next([]byte{}); !errors.Is(err, creds.ErrBadCredentials) {
+			t.Errorf("after the reply: %v", err)
+		}
+	}
+}
