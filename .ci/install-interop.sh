@@ -21,7 +21,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     gsasl sasl2-bin libsasl2-modules swaks \
     dovecot-core dovecot-imapd dovecot-submissiond \
-    prosody \
+    prosody postgresql-15 \
     curl openssl ca-certificates python3 >/dev/null
 
 # Stop a Dovecot the package may have started.
@@ -37,13 +37,17 @@ if [ -e /run/dovecot/master.pid ]; then
     fi
 fi
 
-# Stop a Prosody the package may have started: the tests run their own.
+# Stop a PostgreSQL or Prosody the packages may have started: the tests run
+# their own.
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+    pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+fi
 if [ -e /run/prosody/prosody.pid ] && kill -0 "$(cat /run/prosody/prosody.pid)" 2>/dev/null; then
     kill "$(cat /run/prosody/prosody.pid)" || true
 fi
 
 # Fail loudly if a tool the tests need did not come with its package.
-for tool in gsasl sasl-sample-client sasl-sample-server saslpasswd2 doveadm prosody prosodyctl swaks curl openssl python3 stdbuf setsid; do
+for tool in gsasl sasl-sample-client sasl-sample-server saslpasswd2 doveadm prosody prosodyctl /usr/lib/postgresql/15/bin/initdb psql swaks curl openssl python3 stdbuf setsid; do
     if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then
         echo "install-interop.sh: $tool not found after install" >&2
         exit 1
