@@ -42,7 +42,13 @@ var ErrNoCertHash = errors.New("saslkit/mech: certificate signature has no hash 
 // On TLS 1.3 the bindings are tls-exporter, then tls-server-end-point; on
 // TLS 1.2 they are tls-unique, then tls-exporter (only with the extended
 // master secret), then tls-server-end-point. tls-server-end-point is left
-// out for a certificate whose signature has no hash (Ed25519).
+// out for a certificate whose signature has no hash (Ed25519). A SCRAM
+// server finds the type the client names among them, whatever the order.
+//
+// A server that picks its certificate per connection
+// (tls.Config.GetCertificate) passes the leaf of the certificate it
+// returned for this connection, for instance recorded by that callback for
+// the connection's ClientHelloInfo.Conn.
 func ServerTLSChannel(cs *tls.ConnectionState, own *x509.Certificate) Channel {
 	return tlsChannel(cs, own)
 }
@@ -52,6 +58,10 @@ func ServerTLSChannel(cs *tls.ConnectionState, own *x509.Certificate) Channel {
 // preference, with tls-server-end-point taken from the certificate the
 // server presented (cs.PeerCertificates). Set [Channel.Host], [Channel.Port]
 // and [Channel.External] yourself.
+//
+// A -PLUS client binds with the first binding. To bind with another type,
+// as PostgreSQL clients must with tls-server-end-point (libpq uses no
+// other), keep only that one in Bindings.
 func ClientTLSChannel(cs *tls.ConnectionState) Channel {
 	var server *x509.Certificate
 	if cs != nil && len(cs.PeerCertificates) > 0 {
@@ -123,6 +133,11 @@ func ServerEndPoint(cert *x509.Certificate) ([]byte, error) {
 // TLS certificate when the handshake verified it (cs.VerifiedChains is not
 // empty), for [Channel.External]; otherwise "". Call it only on a server's
 // ConnectionState: on a client the peer is the server.
+//
+// A server that asks for a certificate with tls.RequestClientCert and
+// verifies it itself has no VerifiedChains, and gets "": take the name
+// from the certificate it verified. GnuTLS clients (gsasl) need that mode
+// for RSA certificates on TLS 1.3; see docs/interop.md.
 func VerifiedClientCN(cs *tls.ConnectionState) string {
 	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.PeerCertificates) == 0 {
 		return ""
