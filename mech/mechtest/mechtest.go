@@ -19,7 +19,25 @@
 //   - errors never contain the secrets;
 //   - one mechanism value serves concurrent exchanges (run with -race).
 //
-// Call [Run] from a test.
+// Call [Run] from a test, with a world in which the genuine exchange
+// succeeds:
+//
+//	func TestConformance(t *testing.T) {
+//		var store creds.MemoryStore
+//		// … add alice, whose password is "pencil" …
+//		mechtest.Run(t, mechtest.Setup{
+//			Server: MyMech{}, Client: MyMech{},
+//			Config:  &session.Config{Verifier: &creds.Verifier{Store: &store}},
+//			Creds:   creds.Client{Authcid: "alice", Password: "pencil"},
+//			Account: "alice",
+//			Wrong:   &creds.Client{Authcid: "alice", Password: "wrong"},
+//			Unknown: &creds.Client{Authcid: "nobody", Password: "pencil"},
+//		})
+//	}
+//
+// saslkit's own mechanisms run it in mech/conformance_test.go and
+// mech/scram/conformance_test.go; internal/findings runs it on a custom
+// mechanism written as an application would.
 package mechtest
 
 import (
