@@ -2,6 +2,7 @@ package creds
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -25,6 +26,34 @@ type Store interface {
 	// decoys of unknown users and for the checks made when a server is
 	// built.
 	Profile() Profile
+}
+
+// AccountWriter is a [Store] whose accounts can be changed through it, as
+// a database-backed store's can. Stores that are read-only to the
+// application (a directory, a file) do not implement it.
+type AccountWriter interface {
+	// SetAccount adds a, or replaces the account of the same name (after
+	// SASLprep, unless a opts out) with it, in one step: a concurrent
+	// Lookup sees the old account or the new one, never a mix. A name that
+	// collides with another account's after SASLprep, and a malformed
+	// account, give an error wrapping [ErrMisconfigured].
+	SetAccount(ctx context.Context, a Account) error
+	// DeleteAccount removes the account name names, as Lookup finds it;
+	// an error wrapping [ErrUnknownUser] if there is none.
+	DeleteAccount(ctx context.Context, name string) error
+}
+
+// SCRAMUpgrader is a [Store] that can add SCRAM keys to an account, which
+// a [Verifier] with Upgrade set does after a password it verified: the
+// credential upgrade that lets a user who logged in with PLAIN use SCRAM
+// from then on.
+type SCRAMUpgrader interface {
+	// UpgradeSCRAM adds keys to the account whose canonical name is
+	// account, for the hashes it has no keys for, in one step (one
+	// transaction, for a database): keys for a hash the account has gained
+	// in the meantime are left alone. An account gone in the meantime is
+	// not an error.
+	UpgradeSCRAM(ctx context.Context, account string, keys []SCRAMKeys) error
 }
 
 // Profile describes what a [Store]'s accounts hold, so that an unknown
@@ -96,6 +125,53 @@ type costClass struct {
 	first *Account
 }
 
+// SetAccount implements [AccountWriter]: it stores a as [MemoryStore.Add]
+// does, replacing the account of the same name if there is one.
+func (m *MemoryStore) SetAccount(_ context.Context, a Account) error {
+	return m.put(a, true)
+}
+
+// DeleteAccount implements [AccountWriter].
+func (m *MemoryStore) DeleteAccount(ctx context.Context, name string) error {
+	id, err := m.Lookup(ctx, name)
+	if err != nil {
+		return err
+	}
+	acct := id.(*Account)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, v := range m.names {
+		if v == acct {
+			delete(m.names, k)
+		}
+	}
+	if m.exact[acct.Name] == acct {
+		delete(m.exact, acct.Name)
+	}
+	m.reindex()
+	return nil
+}
+
+// UpgradeSCRAM implements [SCRAMUpgrader]: the account gets keys for the
+// hashes it has none for.
+func (m *MemoryStore) UpgradeSCRAM(ctx context.Context, account string, keys []SCRAMKeys) error {
+	id, err := m.Lookup(ctx, account)
+	if errors.Is(err, ErrUnknownUser) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a := *id.(*Account)
+	a.SCRAM = append([]SCRAMKeys(nil), a.SCRAM...)
+	for _, k := range keys {
+		if _, ok := a.SCRAMKeys(k.Hash); !ok {
+			a.SCRAM = append(a.SCRAM, k)
+		}
+	}
+	return m.put(a, true)
+}
+
 // Add stores a shallow copy of a: its SCRAM keys are shared, and must not
 // be modified afterwards. It returns an error wrapping [ErrMisconfigured]
 // if a is malformed (an empty name, a name or clear password that fails
@@ -103,7 +179,10 @@ type costClass struct {
 // collides with an account's already stored: both are the same string after
 // SASLprep, so that a client could not tell which it logs in to. The error
 // names the accounts, never a secret.
-func (m *MemoryStore) Add(a Account) error {
+func (m *MemoryStore) Add(a Account) error { return m.put(a, false) }
+
+// put stores a, replacing an account of the same name if replace is set.
+func (m *MemoryStore) put(a Account, replace bool) error {
 	if err := a.validate(); err != nil {
 		return err
 	}
@@ -121,7 +200,19 @@ func (m *MemoryStore) Add(a Account) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if other, ok := m.names[key]; ok {
-		return fmt.Errorf("%w: account %q collides with account %q: both are %q after SASLprep", ErrMisconfigured, a.Name, other.Name, key)
+		if !replace {
+			return fmt.Errorf("%w: account %q collides with account %q: both are %q after SASLprep", ErrMisconfigured, a.Name, other.Name, key)
+		}
+		delete(m.names, key)
+		if m.exact[other.Name] == other {
+			delete(m.exact, other.Name)
+		}
+		m.names[key] = acct
+		if a.NoPrep {
+			m.exact[a.Name] = acct
+		}
+		m.reindex()
+		return nil
 	}
 	if m.names == nil {
 		m.names = make(map[string]*Account)
@@ -134,6 +225,25 @@ func (m *MemoryStore) Add(a Account) error {
 	if a.NoPrep {
 		m.exact[a.Name] = acct
 	}
+	m.count(acct)
+	return nil
+}
+
+// reindex rebuilds the cost classes and SCRAM shapes from the accounts,
+// after a replacement or a deletion. m.mu must be held.
+func (m *MemoryStore) reindex() {
+	m.classes = make(map[string]*costClass)
+	m.shapes = make(map[string]map[[2]int]int)
+	m.order = m.order[:0]
+	m.clear = false
+	for _, acct := range m.names {
+		m.count(acct)
+	}
+	m.profile.Store(nil)
+}
+
+// count adds acct to the cost classes and SCRAM shapes. m.mu must be held.
+func (m *MemoryStore) count(acct *Account) {
 	c := passwordClass(acct)
 	if cc, ok := m.classes[c]; ok {
 		cc.n++
@@ -144,7 +254,7 @@ func (m *MemoryStore) Add(a Account) error {
 	if _, ok := acct.ClearSecret(); ok {
 		m.clear = true
 	}
-	for _, k := range a.SCRAM {
+	for _, k := range acct.SCRAM {
 		s := m.shapes[k.Hash]
 		if s == nil {
 			s = make(map[[2]int]int)
@@ -152,7 +262,6 @@ func (m *MemoryStore) Add(a Account) error {
 		}
 		s[[2]int{len(k.Salt), k.Iterations}]++
 	}
-	return nil
 }
 
 // Lookup implements [Store]: an account that opted out of SASLprep

@@ -1,6 +1,7 @@
 package creds_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -417,5 +418,86 @@ func TestMemoryStoreProfileFollowsAdd(t *testing.T) {
 				t.Errorf("after adding %q: decoy, ClearSecrets, SCRAM (-want +got):\n%s", s.add.Name, diff)
 			}
 		}
+	}
+}
+
+// TestMemoryStoreWrites: SetAccount adds and replaces, DeleteAccount
+// removes, and the profile follows.
+func TestMemoryStoreWrites(t *testing.T) {
+	ctx := context.Background()
+	var s creds.MemoryStore
+	if err := s.SetAccount(ctx, creds.Account{Name: "alice", Password: "{PLAIN}one"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAccount(ctx, creds.Account{Name: "ａｌｉｃｅ", Password: "{PLAIN}two"}); err != nil {
+		t.Fatalf("replace by another spelling: %v", err)
+	}
+	if err := s.Add(creds.Account{Name: "alice", Password: "{PLAIN}three"}); !errors.Is(err, creds.ErrMisconfigured) {
+		t.Errorf("Add over an account: %v, want ErrMisconfigured", err)
+	}
+	v := &creds.Verifier{Store: &s}
+	if _, err := v.CheckPassword(ctx, "alice", "one"); !errors.Is(err, creds.ErrBadCredentials) {
+		t.Errorf("old password after replace: %v", err)
+	}
+	if a, err := v.CheckPassword(ctx, "alice", "two"); err != nil || a != "ａｌｉｃｅ" {
+		t.Errorf("new password after replace: %q, %v", a, err)
+	}
+	if s.Len() != 1 || !s.Profile().ClearSecrets {
+		t.Errorf("Len %d, profile %+v", s.Len(), s.Profile())
+	}
+	if err := s.DeleteAccount(ctx, "ALICE"); !errors.Is(err, creds.ErrUnknownUser) {
+		t.Errorf("delete by another name: %v", err)
+	}
+	if err := s.DeleteAccount(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lookup(ctx, "alice"); !errors.Is(err, creds.ErrUnknownUser) || s.Len() != 0 || s.Profile().ClearSecrets {
+		t.Errorf("after delete: %v, Len %d, profile %+v", err, s.Len(), s.Profile())
+	}
+}
+
+// TestUpgrade: a verified password gives the account the SCRAM keys
+// Verifier.Upgrade asks for; a wrong one gives nothing.
+func TestUpgrade(t *testing.T) {
+	ctx := context.Background()
+	pw, err := creds.HashPassword("pencil", hash.PBKDF2{Digest: "sha256", Rounds: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s creds.MemoryStore
+	if err := s.Add(creds.Account{Name: "alice", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	v := &creds.Verifier{Store: &s, Upgrade: []string{"SHA-256", "SHA-512"}}
+	has := func(h string) bool {
+		id, err := s.Lookup(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ok := id.(creds.SCRAMKeyHolder).SCRAMKeys(h)
+		return ok
+	}
+	if _, err := v.CheckPassword(ctx, "alice", "wrong"); err == nil || has("SHA-256") {
+		t.Fatalf("wrong password upgraded the account (%v)", err)
+	}
+	if _, err := v.CheckPassword(ctx, "alice", "pencil"); err != nil {
+		t.Fatal(err)
+	}
+	if !has("SHA-256") || !has("SHA-512") {
+		t.Fatal("no keys after a verified password")
+	}
+	id, _ := s.Lookup(ctx, "alice")
+	k, _ := id.(creds.SCRAMKeyHolder).SCRAMKeys("SHA-256")
+	if k.Iterations != creds.MinSCRAMIterations || len(k.Salt) != 16 {
+		t.Errorf("keys of shape %d/%d", len(k.Salt), k.Iterations)
+	}
+	want, err := creds.DeriveSCRAMKeys("SHA-256", "pencil", k.Salt, k.Iterations, false)
+	if err != nil || string(want.StoredKey) != string(k.StoredKey) {
+		t.Errorf("the keys are not the password's")
+	}
+	// A SCRAM lookup now finds them, and the store's profile offers
+	// SCRAM-SHA-256.
+	if l, err := v.LookupSCRAM(ctx, "alice", "SHA-256"); err != nil || l.Keys.Iterations != k.Iterations {
+		t.Errorf("LookupSCRAM after upgrade: %v", err)
 	}
 }

@@ -55,6 +55,15 @@ type Verifier struct {
 	// memory of memory-hard hashes to that many times one hash's: 64 MiB
 	// each for the default Argon2id of package hash.
 	MaxConcurrent int
+	// Upgrade lists the SCRAM hashes ("SHA-256", as in mechanism names)
+	// for which a successful CheckPassword gives the account the keys it
+	// lacks, made from the password it just verified, when the Store is a
+	// [SCRAMUpgrader]: a user who logged in with PLAIN can use SCRAM from
+	// then on. The keys take the shape of the store's keys for the hash
+	// (Profile.SCRAM), or a 16-octet salt and [MinSCRAMIterations]. An
+	// upgrade that fails leaves the account as it was; the login still
+	// succeeds. Nil means none.
+	Upgrade []string
 
 	once       sync.Once
 	sem        chan struct{}
@@ -183,7 +192,46 @@ func (v *Verifier) CheckPassword(ctx context.Context, name, password string) (st
 	if err != nil {
 		return "", ErrBadCredentials
 	}
+	v.upgrade(ctx, id, &prof, password)
 	return id.AccountName(), nil
+}
+
+// upgrade gives the account id the SCRAM keys of v.Upgrade it lacks, made
+// from password, which it just verified.
+func (v *Verifier) upgrade(ctx context.Context, id Identity, prof *Profile, password string) {
+	u, ok := v.Store.(SCRAMUpgrader)
+	if !ok || len(v.Upgrade) == 0 {
+		return
+	}
+	holder, _ := id.(SCRAMKeyHolder)
+	noprep := false
+	if a, ok := id.(*Account); ok {
+		noprep = a.NoPrep
+	}
+	var keys []SCRAMKeys
+	for _, h := range v.Upgrade {
+		if holder != nil {
+			if _, ok := holder.SCRAMKeys(h); ok {
+				continue
+			}
+		}
+		shape, ok := prof.shape(h)
+		if !ok {
+			shape = SCRAMShape{Hash: h, SaltLen: 16, Iterations: MinSCRAMIterations}
+		}
+		salt := make([]byte, shape.SaltLen)
+		if _, err := rand.Read(salt); err != nil {
+			return
+		}
+		k, err := DeriveSCRAMKeys(h, password, salt, shape.Iterations, noprep)
+		if err != nil {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) > 0 {
+		_ = u.UpgradeSCRAM(ctx, id.AccountName(), keys)
+	}
 }
 
 // cheap reports whether checking id's password costs a clear comparison:
