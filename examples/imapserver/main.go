@@ -40,11 +40,12 @@ import (
 	"os"
 
 	"github.com/saslkit/saslkit/examples/internal/authserver"
+	"github.com/saslkit/saslkit/examples/internal/imapd"
 )
 
 // DefaultListen is where the server listens without -listen.
 const DefaultListen = "127.0.0.1:1143"
 
 func main() {
-	os.Exit(authserver.Main("imap", authserver.DefaultConfig(DefaultListen), NewServer, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(authserver.Main("imap", authserver.DefaultConfig(DefaultListen), imapd.NewServer, os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -1,4 +1,9 @@
-package main
+// Package imapd is the IMAP protocol (RFC 3501) of examples/imapserver:
+// AUTHENTICATE with SASL and SASL-IR (RFC 4959), LOGIN, STARTTLS and an
+// empty INBOX, over authserver's connections. It is a package so that
+// examples/multinode can run the same server with other stores and
+// limiters; examples/imapserver documents its replies.
+package imapd
 
 import (
 	"errors"
