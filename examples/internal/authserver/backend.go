@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/creds/cache"
+	"github.com/saslkit/saslkit/limit"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/mech/scram"
 	"github.com/saslkit/saslkit/outcome"
@@ -46,6 +48,7 @@ type Backend struct {
 	users    *Users
 	tokens   *Tokens
 	verifier *creds.Verifier
+	limiter  limit.Limiter // nil: none
 	tls      *tls.Config
 	leaf     *x509.Certificate
 	clientCA *x509.CertPool // nil: no client certificates
@@ -87,8 +90,30 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 			derive = append(derive, h)
 		}
 	}
-	if b.users, err = loadUsers(cfg.UsersFile, derive); err != nil {
-		return nil, err
+	var store creds.Store
+	if cfg.Store != nil {
+		store, b.users = cfg.Store, &Users{}
+	} else {
+		if b.users, err = loadUsers(cfg.UsersFile, derive); err != nil {
+			return nil, err
+		}
+		store = b.users
+	}
+	if cfg.CacheTTL > 0 {
+		store = cache.New(store, &cache.Config{HitTTL: cfg.CacheTTL, MissTTL: cfg.CacheMissTTL})
+	}
+	switch cfg.Limit {
+	case "", "off":
+	case "memory":
+		b.limiter = &limit.Memory{Config: cfg.LimitConfig}
+	default:
+		return nil, fmt.Errorf("-limit %q: want off or memory", cfg.Limit)
+	}
+	if cfg.Limiter != nil {
+		b.limiter = cfg.Limiter
+	}
+	if b.limiter != nil {
+		store = &limitedStore{Store: store, lim: b.limiter}
 	}
 	var secret []byte
 	if cfg.SecretFile != "" {
@@ -96,7 +121,11 @@ func New(cfg Config, log *slog.Logger) (*Backend, error) {
 			return nil, err
 		}
 	}
-	b.verifier = &creds.Verifier{Store: b.users, Secret: secret, MaxConcurrent: cfg.MaxVerify}
+	var upgrade []string
+	if cfg.Upgrade != "" {
+		upgrade = strings.Split(cfg.Upgrade, ",")
+	}
+	b.verifier = &creds.Verifier{Store: store, Secret: secret, MaxConcurrent: cfg.MaxVerify, Upgrade: upgrade}
 	if b.tls, b.leaf, b.clientCA, err = tlsConfig(&cfg); err != nil {
 		return nil, err
 	}

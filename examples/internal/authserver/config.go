@@ -4,6 +4,9 @@ import (
 	"flag"
 	"strings"
 	"time"
+
+	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/limit"
 )
 
 // Defaults for [Config].
@@ -82,6 +85,27 @@ type Config struct {
 	// included) that run at once ([creds.Verifier.MaxConcurrent]). Zero
 	// means runtime.GOMAXPROCS(0).
 	MaxVerify int
+
+	// Store, if not nil, holds the accounts in place of UsersFile: a
+	// store the program opened itself, such as examples/multinode's
+	// PostgreSQL store. It is not a flag.
+	Store creds.Store
+	// Upgrade lists SCRAM hashes ("SHA-256") whose keys a verified
+	// password gives an account that lacks them, when the store can save
+	// them ([creds.Verifier.Upgrade]).
+	Upgrade string
+	// CacheTTL, if positive, puts a read-through cache ([cache.Store]) in
+	// front of the store, keeping found accounts this long and unknown
+	// names CacheMissTTL (zero: the cache's default).
+	CacheTTL, CacheMissTTL time.Duration
+
+	// Limit selects the failed-login limiter: "" or "off" for none,
+	// "memory" for this process's own ([limit.Memory]) with LimitConfig.
+	// Limiter, if not nil, is used instead (a shared one, such as
+	// limit/redis); it is not a flag.
+	Limit       string
+	LimitConfig limit.Config
+	Limiter     limit.Limiter
 }
 
 // DefaultConfig returns the configuration the servers start with, listening
@@ -108,6 +132,15 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "most `connections` served at once")
 	fs.StringVar(&c.SecretFile, "secret-file", c.SecretFile, "`file` holding the server secret for stable mock SCRAM salts; created with 32 random octets if missing (default: a new secret at each start)")
 	fs.IntVar(&c.MaxVerify, "max-verify", c.MaxVerify, "most password `checks` run at once (0: GOMAXPROCS)")
+	fs.StringVar(&c.Upgrade, "upgrade", c.Upgrade, "comma-separated SCRAM `hashes` (SHA-256) whose keys a verified password adds to an account that lacks them, when the store can save them")
+	fs.DurationVar(&c.CacheTTL, "cache-ttl", c.CacheTTL, "keep looked-up accounts this `duration` in a cache in front of the store (0: no cache)")
+	fs.DurationVar(&c.CacheMissTTL, "cache-miss-ttl", c.CacheMissTTL, "keep unknown names this `duration` in the cache (0: the cache's default, 10s)")
+	fs.StringVar(&c.Limit, "limit", c.Limit, "failed-login `limiter`: off, or memory (per address prefix and account; see the -limit-* flags)")
+	fs.DurationVar(&c.LimitConfig.Base, "limit-base", c.LimitConfig.Base, "delay `duration` owed after one recent failure, doubled by each further one (0: 2s)")
+	fs.DurationVar(&c.LimitConfig.MaxDelay, "limit-max-delay", c.LimitConfig.MaxDelay, "most `duration` a client is delayed (0: 15s)")
+	fs.IntVar(&c.LimitConfig.Burst, "limit-burst", c.LimitConfig.Burst, "recent `failures` of an account after which its attempts are refused (0: 10)")
+	fs.IntVar(&c.LimitConfig.BurstAddr, "limit-burst-addr", c.LimitConfig.BurstAddr, "recent `failures` from an address prefix (IPv4 /32, IPv6 /64) after which its attempts are refused (0: 50)")
+	fs.DurationVar(&c.LimitConfig.Window, "limit-window", c.LimitConfig.Window, "`duration` in which a burst of failures is forgotten (0: 15m)")
 }
 
 func (c *Config) authTimeout() time.Duration {

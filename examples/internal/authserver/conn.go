@@ -158,30 +158,48 @@ func (c *Conn) TooManyFailures() bool { return c.failures >= MaxFailures }
 // non-nil error is an I/O error, or a timeout ([IsTimeout]): the connection
 // must then be closed.
 func (c *Conn) Exchange(mechanism, ir, prompt string) (*creds.Principal, Outcome, error) {
-	cr, err, ioErr := c.exchange(mechanism, ir, prompt)
+	ctx, a, err := c.before()
+	if err != nil {
+		return nil, c.finish(mechanism, nil, err), nil
+	}
+	var msgs [][]byte
+	cr, err, ioErr := c.exchange(ctx, mechanism, ir, prompt, &msgs)
 	if ioErr != nil {
 		c.srv.b.log.Info("authentication abandoned", "proto", c.srv.proto, "remote", c.RemoteAddr().String(),
 			"mech", mechanism, "err", ioErr)
 		return nil, 0, ioErr
 	}
 	o := c.finish(mechanism, cr, err)
+	account := ""
+	if cr != nil {
+		account = cr.Account()
+	}
+	c.after(a, o, account, secretOf(mechanism, msgs))
 	return cr, o, nil
 }
 
-func (c *Conn) exchange(name, ir, prompt string) (p *creds.Principal, saslErr, ioErr error) {
+// exchange runs one exchange with ctx, appending the messages it got from
+// the client to msgs when the limiter wants them.
+func (c *Conn) exchange(ctx context.Context, name, ir, prompt string, msgs *[][]byte) (p *creds.Principal, saslErr, ioErr error) {
 	sess, err := c.srv.b.reg.NewServer(name, c.ch)
 	if err != nil {
 		return nil, err, nil
 	}
+	keep := func(m []byte) {
+		if c.srv.b.limiter != nil && len(*msgs) < 2 {
+			*msgs = append(*msgs, m)
+		}
+	}
 	var step session.Step
 	if ir == "" {
-		step, err = sess.Start(c.ctx)
+		step, err = sess.Start(ctx)
 	} else {
 		msg, derr := c.decode(ir)
 		if derr != nil {
 			return nil, derr, nil
 		}
-		step, err = sess.StartInitial(c.ctx, msg)
+		keep(msg)
+		step, err = sess.StartInitial(ctx, msg)
 	}
 	for err == nil && !step.Done {
 		if werr := c.WriteLine(prompt + session.Encode(step.Challenge)); werr != nil {
@@ -195,7 +213,8 @@ func (c *Conn) exchange(name, ir, prompt string) (p *creds.Principal, saslErr, i
 		if derr != nil {
 			return nil, derr, nil
 		}
-		step, err = sess.Next(c.ctx, msg)
+		keep(msg)
+		step, err = sess.Next(ctx, msg)
 	}
 	if err != nil {
 		return nil, err, nil
@@ -226,8 +245,18 @@ func (c *Conn) Login(user, password string) (*creds.Principal, Outcome) {
 	if !c.srv.b.ClearAllowed(c.ch) {
 		return nil, c.finish("LOGIN command", nil, errEncryptionRequired)
 	}
-	p, err := c.srv.b.checkPassword(c.ctx, user, password)
-	return p, c.finish("LOGIN command", p, err)
+	ctx, a, err := c.before()
+	if err != nil {
+		return nil, c.finish("LOGIN command", nil, err)
+	}
+	p, err := c.srv.b.checkPassword(ctx, user, password)
+	o := c.finish("LOGIN command", p, err)
+	account := ""
+	if p != nil {
+		account = p.Account()
+	}
+	c.after(a, o, account, []byte(password))
+	return p, o
 }
 
 var errEncryptionRequired = fmt.Errorf("authserver: LOGIN command: %w", registry.ErrEncryptionRequired)

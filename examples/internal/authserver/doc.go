@@ -13,7 +13,18 @@
 //
 //   - [Config] and [Config.AddFlags]: -listen, -listen-tls, -cert, -key,
 //     -client-ca, -users, -tokens, -mechs, -insecure-auth, -no-sasl-ir,
-//     -auth-timeout, -fail-delay, -max-conns, -secret-file and -max-verify.
+//     -auth-timeout, -fail-delay, -max-conns, -secret-file, -max-verify,
+//     -upgrade, -cache-ttl, -cache-miss-ttl, -limit and the -limit-*
+//     policy; and, set by a program rather than a flag, Config.Store (a
+//     store it opened, in place of -users) and Config.Limiter (a shared
+//     limiter, in place of -limit).
+//   - The failed-login limiter ([limit.Limiter]): before an attempt the
+//     address's delay is waited on that connection only; when the exchange
+//     looks up an account, the account's, and an account or address past
+//     its burst is refused as a temporary failure (NO [UNAVAILABLE], 454)
+//     before any secret is checked; the outcome is then reported, with
+//     the password PLAIN, LOGIN and the LOGIN command sent, so that a
+//     repeat of one wrong password does not escalate.
 //   - [ParseUsers]: a Dovecot passwd-file ("name:{SCHEME}data") read into
 //     a [creds.MemoryStore], one [creds.Account] per line holding the
 //     password and the SCRAM keys; [ParseTokens]: "name:token" lines read

@@ -14,6 +14,7 @@ import (
 	"github.com/saslkit/saslkit/creds/hash"
 	"github.com/saslkit/saslkit/examples/internal/authserver"
 	"github.com/saslkit/saslkit/examples/internal/authtest"
+	"github.com/saslkit/saslkit/limit"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/session"
 )
@@ -737,4 +738,80 @@ func TestMatch(t *testing.T) {
 			t.Errorf("match(%.20q, INBOX) = %v", tc.pattern, got)
 		}
 	}
+}
+
+// TestLimiter runs the server with -limit memory: failures from one client
+// address delay its next attempts, doubling, and past the burst refuse them
+// as a temporary failure; a repeat of one wrong password does not escalate;
+// SCRAM failures count too (the store sees the name); success forgets the
+// account's failures.
+func TestLimiter(t *testing.T) {
+	const base = 150 * time.Millisecond
+	a, _ := start(t, func(c *authserver.Config) {
+		c.InsecureAuth = true
+		c.Limit = "memory"
+		c.LimitConfig = limit.Config{Base: base, MaxDelay: 4 * base, Burst: 3, BurstAddr: 100, Window: time.Minute}
+	})
+	timed := func(c *client, command string) (string, time.Duration) {
+		began := time.Now()
+		_, st := c.cmd(command)
+		return st, time.Since(began)
+	}
+	c := dial(t, a.Plain)
+	// The first failure is not delayed; the second waits base.
+	if st, d := timed(c, "LOGIN user wrong1"); !strings.HasPrefix(st, "NO [AUTHENTICATIONFAILED]") || d >= base {
+		t.Fatalf("first failure: %q after %v", st, d)
+	}
+	// The same wrong password again: delayed, but not counted again.
+	if st, d := timed(c, "LOGIN user wrong1"); !strings.HasPrefix(st, "NO [AUTHENTICATIONFAILED]") || d < base || d >= 2*base {
+		t.Fatalf("repeat: %q after %v; want about %v", st, d, base)
+	}
+	if st, d := timed(c, "LOGIN user wrong2"); !strings.HasPrefix(st, "NO [AUTHENTICATIONFAILED]") || d < base || d >= 2*base {
+		t.Fatalf("second distinct failure: %q after %v; want about %v", st, d, base)
+	}
+	// A new connection from the same address owes the same.
+	c2 := dial(t, a.Plain)
+	if st, d := timed(c2, "LOGIN user wrong3"); !strings.HasPrefix(st, "NO [AUTHENTICATIONFAILED]") || d < 2*base {
+		t.Fatalf("third failure, new connection: %q after %v; want at least %v", st, d, 2*base)
+	}
+	// Three failures of the account: refused, even with the right
+	// password, as a temporary failure.
+	c3 := dial(t, a.Plain)
+	if st, _ := timed(c3, "LOGIN user pencil"); !strings.HasPrefix(st, "NO [UNAVAILABLE]") {
+		t.Fatalf("past the burst: %q, want NO [UNAVAILABLE]", st)
+	}
+}
+
+// TestLimiterSCRAM: a wrong SCRAM proof counts against the account it
+// named, which the server never sees in the clear, and success forgets
+// them.
+func TestLimiterSCRAM(t *testing.T) {
+	a, _ := start(t, func(c *authserver.Config) {
+		c.InsecureAuth = true
+		c.Limit = "memory"
+		c.LimitConfig = limit.Config{Base: time.Millisecond, MaxDelay: time.Millisecond, Burst: 3, BurstAddr: 100, Window: time.Minute}
+	})
+	c := dial(t, a.Plain)
+	for i := 0; i < 2; i++ {
+		st, _ := c.authenticate(authtest.Client(t, "SCRAM-SHA-256", wrong, mech.Channel{}), true)
+		wantPrefix(t, "wrong SCRAM proof", st, "NO [AUTHENTICATIONFAILED]")
+	}
+	// Success forgets the account's failures...
+	st, _ := dial(t, a.Plain).authenticate(authtest.Client(t, "SCRAM-SHA-256", good, mech.Channel{}), true)
+	wantPrefix(t, "right password", st, "OK")
+	// ...so two more failures do not reach the burst of 3.
+	c = dial(t, a.Plain)
+	for i := 0; i < 2; i++ {
+		st, _ := c.authenticate(authtest.Client(t, "SCRAM-SHA-256", wrong, mech.Channel{}), true)
+		wantPrefix(t, "wrong SCRAM proof after a success", st, "NO [AUTHENTICATIONFAILED]")
+	}
+	st, _ = dial(t, a.Plain).authenticate(authtest.Client(t, "PLAIN", good, mech.Channel{}), true)
+	wantPrefix(t, "right password after 2 failures", st, "OK")
+	// Three in a row refuse the account.
+	c = dial(t, a.Plain)
+	for i := 0; i < 3; i++ {
+		c.authenticate(authtest.Client(t, "SCRAM-SHA-256", wrong, mech.Channel{}), true)
+	}
+	st, _ = dial(t, a.Plain).authenticate(authtest.Client(t, "PLAIN", good, mech.Channel{}), true)
+	wantPrefix(t, "right password after 3 failures", st, "NO [UNAVAILABLE]")
 }
