@@ -19,16 +19,39 @@ import (
 // SIGINT or SIGTERM. It returns the exit status: 0 after a signal, 1 when
 // the server cannot start, 2 for bad flags.
 func Main(proto string, defaults Config, newServer func(*Backend) *Server, args []string, stdout, stderr io.Writer) int {
+	return MainWith(proto, defaults, newServer, nil, args, stdout, stderr)
+}
+
+// MainWith is [Main] for a program with flags of its own: extra, if not
+// nil, defines them on the flag set, and the function it returns runs
+// after parsing to finish the configuration (opening a store for
+// Config.Store, a shared limiter for Config.Limiter). What that function
+// returns to close, if not nil, is called when the server stops.
+func MainWith(proto string, defaults Config, newServer func(*Backend) *Server, extra func(*flag.FlagSet) func(context.Context, *Config) (io.Closer, error), args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(proto+"server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := defaults
 	cfg.AddFlags(fs)
+	var finish func(context.Context, *Config) (io.Closer, error)
+	if extra != nil {
+		finish = extra(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%sserver: unexpected arguments %q\n", proto, fs.Args())
 		return 2
+	}
+	if finish != nil {
+		c, err := finish(context.Background(), &cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "%sserver: %v\n", proto, err)
+			return 1
+		}
+		if c != nil {
+			defer c.Close()
+		}
 	}
 	b, err := New(cfg, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
