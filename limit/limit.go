@@ -153,6 +153,10 @@ func (c *Config) Policy() Policy {
 	case c.Repeats < 0:
 		p.Repeats = 0
 	}
+	// An interval of at least a nanosecond: Window/Burst must not be 0.
+	if n := time.Duration(max(p.Burst, p.BurstAddr)); p.Window < n {
+		p.Window = n
+	}
 	p.Secret = c.Secret
 	if len(p.Secret) == 0 {
 		p.Secret = processSecret
@@ -176,7 +180,7 @@ func (p *Policy) Owed(tat, now time.Time, burst int) int {
 	if !tat.After(now) {
 		return 0
 	}
-	iv := p.Interval(burst)
+	iv := max(p.Interval(burst), 1)
 	return int((tat.Sub(now) + iv - 1) / iv)
 }
 

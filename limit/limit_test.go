@@ -144,3 +144,29 @@ func TestWait(t *testing.T) {
 		t.Errorf("short delay: %v", err)
 	}
 }
+
+// TestRepeatsForgotten: once a key's failures have decayed, so have the
+// wrong secrets it remembered: the same one later counts again.
+func TestRepeatsForgotten(t *testing.T) {
+	c := newClock()
+	m := &limit.Memory{Config: limit.Config{Burst: 10, Window: 10 * time.Second}, Now: c.now}
+	m.Failed(ctx, attempt("192.0.2.1", "alice", "old"))
+	c.add(2 * time.Second) // one interval is 1 s: decayed
+	m.Failed(ctx, attempt("192.0.2.1", "alice", "other"))
+	m.Failed(ctx, attempt("192.0.2.1", "alice", "old"))
+	if v, _ := m.Check(ctx, attempt("192.0.2.1", "alice", "x")); v.Delay != 4*time.Second {
+		t.Errorf("%+v, want the 4 s of two failures", v)
+	}
+}
+
+// TestTinyWindow: a window shorter than the burst in nanoseconds does not
+// divide by zero.
+func TestTinyWindow(t *testing.T) {
+	c := newClock()
+	m := &limit.Memory{Config: limit.Config{Burst: 10, Window: 1}, Now: c.now}
+	m.Failed(ctx, attempt("192.0.2.1", "alice", "a"))
+	c.add(-time.Second)
+	if _, err := m.Check(ctx, attempt("192.0.2.1", "alice", "a")); err != nil {
+		t.Fatal(err)
+	}
+}

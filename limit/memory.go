@@ -103,10 +103,14 @@ func (m *Memory) fail(key string, secret []byte, now time.Time, burst int) {
 		r = &record{}
 		m.keys[key] = r
 	}
+	if !r.tat.After(now) {
+		// Its failures have decayed: so has what it remembers of them.
+		r.fps = r.fps[:0]
+	}
 	if secret != nil && m.policy.Repeats > 0 {
 		fp := m.policy.Fingerprint(key, secret)
 		for _, f := range r.fps {
-			if f == fp && r.tat.After(now) {
+			if f == fp {
 				// The same wrong secret again, while the key still
 				// remembers it: no escalation.
 				return
