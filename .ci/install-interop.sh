@@ -21,7 +21,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     gsasl sasl2-bin libsasl2-modules swaks \
     dovecot-core dovecot-imapd dovecot-submissiond \
-    prosody postgresql-15 redis-server \
+    prosody postgresql-15 redis-server slapd ldap-utils slapd-contrib \
     curl openssl ca-certificates python3 >/dev/null
 
 # Stop a Dovecot the package may have started.
@@ -42,6 +42,9 @@ fi
 if command -v pg_ctlcluster >/dev/null 2>&1; then
     pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
 fi
+if [ -e /run/slapd/slapd.pid ] && kill -0 "$(cat /run/slapd/slapd.pid)" 2>/dev/null; then
+    kill "$(cat /run/slapd/slapd.pid)" || true
+fi
 if [ -e /run/redis/redis-server.pid ] && kill -0 "$(cat /run/redis/redis-server.pid)" 2>/dev/null; then
     kill "$(cat /run/redis/redis-server.pid)" || true
 fi
@@ -50,7 +53,7 @@ if [ -e /run/prosody/prosody.pid ] && kill -0 "$(cat /run/prosody/prosody.pid)" 
 fi
 
 # Fail loudly if a tool the tests need did not come with its package.
-for tool in gsasl sasl-sample-client sasl-sample-server saslpasswd2 doveadm prosody prosodyctl /usr/lib/postgresql/15/bin/initdb psql redis-server swaks curl openssl python3 stdbuf setsid; do
+for tool in gsasl sasl-sample-client sasl-sample-server saslpasswd2 doveadm prosody prosodyctl /usr/lib/postgresql/15/bin/initdb psql redis-server slapd slapadd ldapadd slappasswd swaks curl openssl python3 stdbuf setsid; do
     if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then
         echo "install-interop.sh: $tool not found after install" >&2
         exit 1

@@ -35,7 +35,10 @@ type Identity interface {
 // LOGIN and logins outside SASL use it.
 type PasswordChecker interface {
 	// CheckPassword returns nil if password is the account's, and an error
-	// wrapping [ErrBadCredentials] otherwise. It must take time
+	// wrapping [ErrBadCredentials] if it is not. Any other error means the
+	// check could not be made (a directory that verifies by bind is
+	// unreachable): the [Verifier] returns it as it is, a temporary
+	// failure, never a wrong password. It must take time
 	// independent of the password: no early return for a password that
 	// fails SASLprep, is empty or differs early. Its cost should be the
 	// store's decoy's ([Profile].PasswordDecoy): the [Verifier] pads only

@@ -189,8 +189,13 @@ func (v *Verifier) CheckPassword(ctx context.Context, name, password string) (st
 	if prof.PasswordDecoy != nil && cheap(id) {
 		_ = prof.PasswordDecoy.CheckPassword(password)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrBadCredentials):
 		return "", ErrBadCredentials
+	case err != nil:
+		// The check itself failed (a directory that verifies by bind
+		// went away): a temporary failure, not a wrong password.
+		return "", err
 	}
 	v.upgrade(ctx, id, &prof, password)
 	return id.AccountName(), nil

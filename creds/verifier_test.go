@@ -600,3 +600,26 @@ func TestVerifierProfile(t *testing.T) {
 		t.Error("ClearSecrets = false with clear passwords in the store")
 	}
 }
+
+// failingChecker is an identity whose password check cannot be made.
+type failingChecker struct{}
+
+var errDirectoryDown = errors.New("directory down")
+
+func (failingChecker) AccountName() string        { return "alice" }
+func (failingChecker) CheckPassword(string) error { return errDirectoryDown }
+
+type oneIdentity struct{ id creds.Identity }
+
+func (s oneIdentity) Lookup(context.Context, string) (creds.Identity, error) { return s.id, nil }
+func (oneIdentity) Profile() creds.Profile                                   { return creds.Profile{} }
+
+// TestCheckPasswordFailure: a check that fails for another reason than a
+// wrong password is not reported as one.
+func TestCheckPasswordFailure(t *testing.T) {
+	v := &creds.Verifier{Store: oneIdentity{failingChecker{}}}
+	_, err := v.CheckPassword(context.Background(), "alice", "pw")
+	if !errors.Is(err, errDirectoryDown) || errors.Is(err, creds.ErrBadCredentials) {
+		t.Errorf("CheckPassword = %v, want the directory's error and not bad credentials", err)
+	}
+}

@@ -83,8 +83,8 @@ func (s *Setup) scheme(prefix string) bool {
 // names are canonical account names, with a spelling of each that
 // SASLprep maps to it.
 var names = []struct{ canonical, other string }{
-	{"alice", "ａｌｉｃｅ"},          // fullwidth
-	{"Bob", "B\u00adob"},           // a soft hyphen, mapped to nothing
+	{"alice", "ａｌｉｃｅ"},                 // fullwidth
+	{"Bob", "B\u00adob"},               // a soft hyphen, mapped to nothing
 	{"Ünïcode", "U\u0308ni\u0308code"}, // decomposed, NFKC composes it
 	{"dave@example.org", "dave\uff20example.org"},
 }
