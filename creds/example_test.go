@@ -114,7 +114,7 @@ func ExampleDeriveSCRAMKeys() {
 		panic(err)
 	}
 	fmt.Println(k.RFC5803())
-	parsed, err := creds.ParseSCRAMKeys(k.String())
+	parsed, err := creds.ParseSCRAMKeys(k.Dovecot())
 	fmt.Println(parsed.Iterations, err)
 	// Output:
 	// SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=

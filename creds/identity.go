@@ -201,6 +201,14 @@ func clearPassword(enc string) (string, bool) {
 	return pw, true
 }
 
+// Validate reports whether a can be stored, as [MemoryStore.Add] and every
+// [AccountWriter] check it: an error wrapping [ErrMisconfigured] for an
+// empty or overlong name, a name or clear password that fails SASLprep, a
+// password in no known encoding, or SCRAM keys that are malformed, below
+// [MinSCRAMIterations] or two for one hash. The error names the account,
+// never a secret.
+func (a *Account) Validate() error { return a.validate() }
+
 // validate checks a before it is stored.
 func (a *Account) validate() error {
 	if a.Name == "" || len(a.Name) > MaxInput {
@@ -383,9 +391,20 @@ func DeriveSCRAMKeys(hash, password string, salt []byte, iterations int, noprep 
 	return SCRAMKeys{Hash: hash, Salt: append([]byte(nil), salt...), Iterations: iterations, StoredKey: stored, ServerKey: server}, nil
 }
 
-// String returns k in the form Dovecot and gsasl --mkpasswd use:
-// "{SCRAM-SHA-256}4096,<salt>,<StoredKey>,<ServerKey>", base64 throughout.
+// String describes k without its keys, so that printing an account (%v,
+// a log line) never writes them out: "SCRAM-SHA-256 keys (4096
+// iterations, 16-octet salt)". Use [SCRAMKeys.Dovecot] or
+// [SCRAMKeys.RFC5803] to store them.
 func (k SCRAMKeys) String() string {
+	return "SCRAM-" + k.Hash + " keys (" + strconv.Itoa(k.Iterations) + " iterations, " + strconv.Itoa(len(k.Salt)) + "-octet salt)"
+}
+
+// GoString is String, for %#v.
+func (k SCRAMKeys) GoString() string { return k.String() }
+
+// Dovecot returns k in the form Dovecot and gsasl --mkpasswd use:
+// "{SCRAM-SHA-256}4096,<salt>,<StoredKey>,<ServerKey>", base64 throughout.
+func (k SCRAMKeys) Dovecot() string {
 	e := base64.StdEncoding
 	return "{SCRAM-" + k.Hash + "}" + strconv.Itoa(k.Iterations) + "," +
 		e.EncodeToString(k.Salt) + "," + e.EncodeToString(k.StoredKey) + "," + e.EncodeToString(k.ServerKey)

@@ -32,11 +32,11 @@ type Store interface {
 // a database-backed store's can. Stores that are read-only to the
 // application (a directory, a file) do not implement it.
 type AccountWriter interface {
-	// SetAccount adds a, or replaces the account of the same name (after
-	// SASLprep, unless a opts out) with it, in one step: a concurrent
-	// Lookup sees the old account or the new one, never a mix. A name that
-	// collides with another account's after SASLprep, and a malformed
-	// account, give an error wrapping [ErrMisconfigured].
+	// SetAccount adds a, or replaces the account whose name is a.Name
+	// with it, in one step: a concurrent Lookup sees the old account or
+	// the new one, never a mix. A name that differs from another account's
+	// but is the same after SASLprep, and a malformed account, give an
+	// error wrapping [ErrMisconfigured].
 	SetAccount(ctx context.Context, a Account) error
 	// DeleteAccount removes the account name names, as Lookup finds it;
 	// an error wrapping [ErrUnknownUser] if there is none.
@@ -126,7 +126,7 @@ type costClass struct {
 }
 
 // SetAccount implements [AccountWriter]: it stores a as [MemoryStore.Add]
-// does, replacing the account of the same name if there is one.
+// does, replacing the account named a.Name if there is one.
 func (m *MemoryStore) SetAccount(_ context.Context, a Account) error {
 	return m.put(a, true)
 }
@@ -200,7 +200,7 @@ func (m *MemoryStore) put(a Account, replace bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if other, ok := m.names[key]; ok {
-		if !replace {
+		if !replace || other.Name != a.Name {
 			return fmt.Errorf("%w: account %q collides with account %q: both are %q after SASLprep", ErrMisconfigured, a.Name, other.Name, key)
 		}
 		delete(m.names, key)

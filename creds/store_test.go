@@ -150,7 +150,7 @@ func TestMemoryStoreAdd(t *testing.T) {
 		{"name unassigned in Unicode 3.2", creds.Account{Name: "u\U0001F600", Password: "{PLAIN}pw"}, []string{"SASLprep"}},
 		{"password in no encoding", creds.Account{Name: "u", Password: "hunter2"}, []string{`"u"`}},
 		{"malformed hash", creds.Account{Name: "u", Password: "$pbkdf2-sha256$x$hunter2"}, []string{`"u"`}},
-		{"SCRAM keys in Password", creds.Account{Name: "u", Password: keys.String()}, []string{`"u"`}},
+		{"SCRAM keys in Password", creds.Account{Name: "u", Password: keys.Dovecot()}, []string{`"u"`}},
 		{"empty clear password", creds.Account{Name: "u", Password: "{PLAIN}"}, []string{"clear password"}},
 		{"clear password fails SASLprep", creds.Account{Name: "u", Password: "{PLAIN}hunter\u0007"}, []string{"clear password"}},
 		{"SCRAM below 4096 iterations", creds.Account{Name: "u", SCRAM: []creds.SCRAMKeys{weak}}, []string{"1000", "4096"}},
@@ -429,8 +429,11 @@ func TestMemoryStoreWrites(t *testing.T) {
 	if err := s.SetAccount(ctx, creds.Account{Name: "alice", Password: "{PLAIN}one"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetAccount(ctx, creds.Account{Name: "ａｌｉｃｅ", Password: "{PLAIN}two"}); err != nil {
-		t.Fatalf("replace by another spelling: %v", err)
+	if err := s.SetAccount(ctx, creds.Account{Name: "ａｌｉｃｅ", Password: "{PLAIN}two"}); !errors.Is(err, creds.ErrMisconfigured) {
+		t.Fatalf("another account spelled the same after SASLprep: %v, want ErrMisconfigured", err)
+	}
+	if err := s.SetAccount(ctx, creds.Account{Name: "alice", Password: "{PLAIN}two"}); err != nil {
+		t.Fatalf("replace: %v", err)
 	}
 	if err := s.Add(creds.Account{Name: "alice", Password: "{PLAIN}three"}); !errors.Is(err, creds.ErrMisconfigured) {
 		t.Errorf("Add over an account: %v, want ErrMisconfigured", err)
@@ -439,7 +442,7 @@ func TestMemoryStoreWrites(t *testing.T) {
 	if _, err := v.CheckPassword(ctx, "alice", "one"); !errors.Is(err, creds.ErrBadCredentials) {
 		t.Errorf("old password after replace: %v", err)
 	}
-	if a, err := v.CheckPassword(ctx, "alice", "two"); err != nil || a != "ａｌｉｃｅ" {
+	if a, err := v.CheckPassword(ctx, "ａｌｉｃｅ", "two"); err != nil || a != "alice" {
 		t.Errorf("new password after replace: %q, %v", a, err)
 	}
 	if s.Len() != 1 || !s.Profile().ClearSecrets {

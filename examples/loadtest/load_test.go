@@ -279,7 +279,7 @@ func writeAccounts(t *testing.T, dir string, n int) []account {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fmt.Fprintf(&users, "%s:%s\n", a.name, k.String())
+			fmt.Fprintf(&users, "%s:%s\n", a.name, k.Dovecot())
 		}
 		fmt.Fprintf(&tokens, "%s:%s\n", a.name, a.token)
 		accts = append(accts, a)

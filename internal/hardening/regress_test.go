@@ -78,7 +78,7 @@ func gsaslStore(t *testing.T, saltLen, iter int, hashes ...string) *creds.Memory
 			if err != nil {
 				t.Fatal(err)
 			}
-			line := k.String()
+			line := k.Dovecot()
 			if k, err = creds.ParseSCRAMKeys(line); err != nil {
 				t.Fatalf("ParseSCRAMKeys(%q): %v", line, err)
 			}

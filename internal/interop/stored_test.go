@@ -74,7 +74,7 @@ func checkStored(t *testing.T, out string, h scram.Hash) creds.SCRAMKeys {
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("keys of %q differ from DeriveSCRAMKeys' (-want +got):\n%s", stored, diff)
 	}
-	if got := keys.String(); got != stored {
+	if got := keys.Dovecot(); got != stored {
 		t.Errorf("String = %q, want the peer's %q", got, stored)
 	}
 	if err := runLocal(t, h, keys, testPassword); err != nil {
@@ -174,7 +174,7 @@ func TestDoveadmPw(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				p := Start(t, nil, doveadm, "-c", "/dev/null", "pw", "-t", keys.String(), "-p", tc.password)
+				p := Start(t, nil, doveadm, "-c", "/dev/null", "pw", "-t", keys.Dovecot(), "-p", tc.password)
 				wantExit(t, p, tc.want)
 				if tc.want == 0 && !strings.Contains(p.Stdout(), "(verified)") {
 					t.Errorf("doveadm pw -t printed %q, want (verified)", p.Stdout())

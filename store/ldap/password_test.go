@@ -189,7 +189,7 @@ func TestAuthPassword(t *testing.T) {
 				t.Fatalf("parseAuthPassword = %v, %v; want ours %v, ok %v", ours, err, tt.ours, tt.ok)
 			}
 			if tt.ok && tt.ours {
-				if diff := cmp.Diff(k.String(), got.String()); diff != "" {
+				if diff := cmp.Diff(k.Dovecot(), got.Dovecot()); diff != "" {
 					t.Errorf("(-want +got)\n%s", diff)
 				}
 				if !checkSCRAM(got, "pencil") || checkSCRAM(got, "pencil ") || checkSCRAM(got, "") {

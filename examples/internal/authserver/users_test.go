@@ -29,7 +29,7 @@ func scramLine(t *testing.T, h scram.Hash, iterations int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return k.String()
+	return k.Dovecot()
 }
 
 // TestParseUsers loads a passwd-file with every scheme, made here with

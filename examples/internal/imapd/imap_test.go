@@ -694,7 +694,7 @@ func TestUsersFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := authtest.WriteFile(t, "users", "stored:"+k.String()+"\nhashed:{BLF-CRYPT}"+bcrypt+"::::::\n")
+	users := authtest.WriteFile(t, "users", "stored:"+k.Dovecot()+"\nhashed:{BLF-CRYPT}"+bcrypt+"::::::\n")
 	tokens := authtest.WriteFile(t, "tokens", "hashed:tok-h\n")
 	a, pki := start(t, func(c *authserver.Config) {
 		c.UsersFile, c.TokensFile = users, tokens
