@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# .ci/fuzz-smoke.sh: runs every fuzz target of the root module briefly, one
+# .ci/fuzz-smoke.sh: runs every fuzz target of every module briefly, one
 # target per `go test -fuzz` run (go test takes one target at a time).
 #
 #   bash .ci/fuzz-smoke.sh [budget]
@@ -11,11 +11,14 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 budget="${1:-3000x}"
 n=0
-for pkg in $(go list ./...); do
-    for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
-        echo "fuzz $pkg $target"
-        go test -run '^$' -fuzz "^${target}\$" -fuzztime "$budget" "$pkg" >/dev/null
-        n=$((n + 1))
+# The root module and every nested one (each has its own go.mod).
+for mod in $(find . -name go.mod -not -path './.git/*' -printf '%h\n' | sort); do
+    for pkg in $(cd "$mod" && go list ./...); do
+        for target in $(cd "$mod" && go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+            echo "fuzz $pkg $target"
+            (cd "$mod" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$budget" "$pkg" >/dev/null)
+            n=$((n + 1))
+        done
     done
 done
 echo "fuzz smoke: $n targets, $budget each"

@@ -144,3 +144,42 @@ func TestServerProtocol(t *testing.T) {
 		})
 	}
 }
+
+// FuzzStartupPacket feeds the startup-phase reader and the parameter
+// parser hostile bytes: they must return a packet and parameters that
+// re-encode to what was read, or an error wrapping ErrProtocol (or the
+// reader's io error), never panic or read past the packet.
+func FuzzStartupPacket(f *testing.F) {
+	f.Add([]byte("\x00\x00\x00\x08\x04\xd2\x16\x2f"))                      // SSLRequest
+	f.Add([]byte("\x00\x00\x00\x17\x00\x03\x00\x00user\x00alice\x00\x00")) // startup
+	f.Add([]byte("\x00\x00\x00\x10\x00\x03\x00\x00user\x00al"))            // unterminated
+	f.Add([]byte("\xff\xff\xff\xff"))                                      // huge
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := strings.NewReader(string(in))
+		code, body, err := readStartupPacket(r)
+		if err != nil {
+			return
+		}
+		if got := len(in) - r.Len(); got != 8+len(body) {
+			t.Fatalf("read %d octets for a packet of %d", got, 8+len(body))
+		}
+		_ = code
+		params, err := parseStartupParams(body)
+		if err != nil {
+			if !errors.Is(err, ErrProtocol) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		n := 1
+		for k, v := range params {
+			if k == "" || strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
+				t.Fatalf("parameter %q=%q", k, v)
+			}
+			n += len(k) + len(v) + 2
+		}
+		if n > len(body) {
+			t.Fatalf("parameters of %d octets from a body of %d", n, len(body))
+		}
+	})
+}
