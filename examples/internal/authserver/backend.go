@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/saslkit/saslkit/creds"
@@ -163,27 +164,16 @@ const SecretSize = 32
 // The file's content is used as it is, and must be at least SecretSize
 // octets. A file that others may read is used, with a warning to log.
 // Errors never hold the secret.
+//
+// The file appears whole or not at all: it is written under a temporary
+// name and linked into place, so that servers starting together on one new
+// path agree on one secret and none reads a file half written.
 func LoadSecret(path string, log *slog.Logger) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err := createSecret(path)
 	if err == nil {
-		secret := make([]byte, SecretSize)
-		if _, err := rand.Read(secret); err != nil {
-			f.Close()
-			os.Remove(path)
-			return nil, fmt.Errorf("-secret-file: %w", err)
-		}
-		_, err = f.Write(secret)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-			return nil, fmt.Errorf("-secret-file: %w", err)
-		}
 		log.Info("created the server secret", "file", path)
-		return secret, nil
 	}
-	if !errors.Is(err, fs.ErrExist) {
+	if err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("-secret-file: %w", err)
 	}
 	secret, err := os.ReadFile(path)
@@ -197,6 +187,34 @@ func LoadSecret(path string, log *slog.Logger) ([]byte, error) {
 		log.Warn("the server secret file may be read by others", "file", path, "mode", fi.Mode().Perm().String())
 	}
 	return secret, nil
+}
+
+// createSecret writes SecretSize random octets to a temporary file beside
+// path and links it to path, failing with fs.ErrExist if path exists.
+func createSecret(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fs.ErrExist
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	secret := make([]byte, SecretSize)
+	if _, err := rand.Read(secret); err != nil {
+		f.Close()
+		return err
+	}
+	_, err = f.Write(secret)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	// CreateTemp made it 0600; Link fails if path appeared meanwhile.
+	return os.Link(tmp, path)
 }
 
 // mechanismNames returns the names cfg asks for, in preference order.

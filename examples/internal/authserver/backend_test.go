@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/saslkit/saslkit/creds"
@@ -282,5 +283,37 @@ func TestMisconfigurationLogged(t *testing.T) {
 	}
 	if l := log.String(); strings.Contains(l, "level=ERROR") || strings.Contains(l, "err=") {
 		t.Errorf("a failed login logged as an error, or with its reason: %q", l)
+	}
+}
+
+// TestSecretFileRace: servers starting together on one new secret file
+// agree on one secret, and none fails on a file half written.
+func TestSecretFileRace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret")
+	const n = 16
+	var wg sync.WaitGroup
+	secrets := make([][]byte, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			secrets[i], errs[i] = LoadSecret(path, slog.New(slog.DiscardHandler))
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("server %d: %v", i, errs[i])
+		}
+		if !bytes.Equal(secrets[i], secrets[0]) || len(secrets[i]) != SecretSize {
+			t.Fatalf("server %d has another secret", i)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret file: %v, mode %v", err, fi.Mode())
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(path)); len(ents) != 1 {
+		t.Errorf("%d files left, want the secret alone", len(ents))
 	}
 }
