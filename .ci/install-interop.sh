@@ -20,7 +20,7 @@ fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     gsasl sasl2-bin libsasl2-modules swaks \
-    dovecot-core dovecot-imapd dovecot-submissiond \
+    dovecot-core dovecot-imapd dovecot-submissiond dovecot-pgsql \
     prosody postgresql-15 redis-server slapd ldap-utils slapd-contrib \
     curl openssl ca-certificates python3 >/dev/null
 
