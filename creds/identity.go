@@ -88,9 +88,11 @@ type Account struct {
 
 	// Set by MemoryStore.Add, so that a check does not parse and prepare
 	// the stored password again:
-	cost     uint8  // what checking Password costs
-	hasClear bool   // clear is set
-	clear    string // the prepared clear password
+	cost     uint8             // what checking Password costs
+	hasClear bool              // clear is set
+	clearSum [sha256.Size]byte // SHA-256 of clear, for equalSum
+	clearPad *[padLen]byte     // clear padded with zeros, for equalPadded; nil if longer
+	clear    string            // the prepared clear password
 }
 
 // AccountName returns a.Name.
@@ -113,9 +115,12 @@ func (a *Account) CheckPassword(password string) error {
 	}
 	ok = ok && offered != ""
 	var err error
-	if a.hasClear {
-		err = equalHashed(a.clear, offered)
-	} else {
+	switch {
+	case a.clearPad != nil:
+		err = equalPadded(a.clearPad, len(a.clear), offered)
+	case a.hasClear:
+		err = equalSum(&a.clearSum, a.clear != "", offered)
+	default:
 		err = a.checkStored(offered)
 	}
 	if err != nil || !ok {
@@ -180,8 +185,41 @@ func (a *Account) SCRAMKeys(hash string) (SCRAMKeys, bool) {
 // prepared, in time that depends on neither's contents or length: both are
 // hashed first.
 func equalHashed(stored, offered string) error {
-	a, b := sha256.Sum256([]byte(stored)), sha256.Sum256([]byte(offered))
-	if stored == "" || subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+	a := sha256.Sum256([]byte(stored))
+	return equalSum(&a, stored != "", offered)
+}
+
+// padLen is the longest clear password equalPadded compares; longer
+// ones are compared by their hashes.
+const padLen = 256
+
+// equalPadded compares the offered password with a clear stored one of n
+// octets, held padded with zeros, in time that depends only on the offered
+// password's length (which the client knows), never on the stored one's
+// length or either's contents: it reads the same prefix of the padding
+// whatever n is, and compares the lengths in constant time. An empty
+// stored password never matches.
+func equalPadded(pad *[padLen]byte, n int, offered string) error {
+	m := min(len(offered), padLen) // longer cannot match: n <= padLen
+	var v byte
+	for i := 0; i < m; i++ {
+		v |= offered[i] ^ pad[i]
+	}
+	ok := subtle.ConstantTimeByteEq(v, 0) &
+		subtle.ConstantTimeEq(int32(min(len(offered), padLen+1)), int32(n)) &
+		(1 ^ subtle.ConstantTimeEq(int32(n), 0))
+	if ok != 1 {
+		return ErrBadCredentials
+	}
+	return nil
+}
+
+// equalSum is equalHashed with the stored password's SHA-256 made once,
+// when the account was stored; ok false (an empty stored password) never
+// matches.
+func equalSum(stored *[sha256.Size]byte, ok bool, offered string) error {
+	b := sha256.Sum256([]byte(offered))
+	if !ok || subtle.ConstantTimeCompare(stored[:], b[:]) != 1 {
 		return ErrBadCredentials
 	}
 	return nil

@@ -2,6 +2,7 @@ package creds
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -197,6 +198,13 @@ func (m *MemoryStore) put(a Account, replace bool) error {
 		acct.cost = costDear
 	}
 	acct.clear, acct.hasClear = acct.ClearSecret()
+	if acct.hasClear {
+		acct.clearSum = sha256.Sum256([]byte(acct.clear))
+		if len(acct.clear) <= padLen {
+			acct.clearPad = new([padLen]byte)
+			copy(acct.clearPad[:], acct.clear)
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if other, ok := m.names[key]; ok {

@@ -54,17 +54,38 @@ type Server struct {
 // token validator for OAUTHBEARER, NewServer returns an error wrapping
 // [creds.ErrMisconfigured] that names the mechanism and what it lacks.
 func NewServer(m mech.Server, ch mech.Channel, cfg *Config) (*Server, error) {
-	s := &Server{m: m, cfg: cfg, ch: ch}
+	s := &Server{}
+	if err := s.init(m, ch, cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reset makes s a new session running mechanism m over channel ch with
+// s's Config, as [NewServer] would, reusing s's memory: protocol code can
+// keep one Server per connection for its successive exchanges. Nothing of
+// the previous exchange remains, but a [Step] it returned stays valid (its
+// Principal is not reused). On error, s is left finished.
+func (s *Server) Reset(m mech.Server, ch mech.Channel) error {
+	if err := s.init(m, ch, s.cfg); err != nil {
+		s.state = stateDone
+		return err
+	}
+	return nil
+}
+
+func (s *Server) init(m mech.Server, ch mech.Channel, cfg *Config) error {
+	*s = Server{m: m, cfg: cfg, ch: ch}
 	s.in.Pairs = s.buf[:0]
 	s.in.Channel = &s.ch
 	s.in.Verifier = cfg.verifier()
 	s.in.Tokens = cfg.tokens()
 	if c, ok := m.(mech.ConfigChecker); ok {
 		if err := c.CheckConfig(&s.in); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // Mechanism returns the session's mechanism name.

@@ -686,3 +686,41 @@ func TestServerAuthorizer(t *testing.T) {
 		})
 	}
 }
+
+// TestServerReset: one Server serves successive exchanges on a connection,
+// each as a new session: nothing of the last one carries over, and a Step
+// it returned keeps its Principal.
+func TestServerReset(t *testing.T) {
+	cfg := testConfig(t)
+	s, err := session.NewServer(mech.Plain{}, mech.Channel{Secure: true}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartInitial(ctx, []byte("\x00user\x00wrong")); !errors.Is(err, creds.ErrBadCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := s.Reset(mech.Plain{}, mech.Channel{Secure: true}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.StartInitial(ctx, []byte("\x00user\x00pencil"))
+	if err != nil || !first.Done {
+		t.Fatalf("after Reset: %+v, %v", first, err)
+	}
+	// A SCRAM exchange next, started without an initial response.
+	if err := s.Reset(scram.Mechanism{}, mech.Channel{}); err != nil {
+		t.Fatal(err)
+	}
+	cli := session.NewClient(scram.Mechanism{}, creds.Client{Authcid: "user", Password: "pencil"}, mech.Channel{}, nil)
+	p, err := session.Run(ctx, cli, s, nil)
+	if err != nil || p.Mechanism() != "SCRAM-SHA-256" || first.Principal.Mechanism() != "PLAIN" || first.Principal.Account() != "user" {
+		t.Fatalf("SCRAM after Reset: %v, %v; first principal %v", p, err, first.Principal)
+	}
+	// A mechanism the configuration cannot run: an error, and the
+	// session is over.
+	if err := s.Reset(mech.OAuthBearer{}, mech.Channel{Secure: true}); !errors.Is(err, creds.ErrMisconfigured) {
+		t.Fatalf("Reset to OAUTHBEARER without a validator: %v", err)
+	}
+	if _, err := s.Start(ctx); !errors.Is(err, session.ErrFinished) {
+		t.Errorf("Start after a failed Reset: %v, want ErrFinished", err)
+	}
+}

@@ -129,6 +129,21 @@ func BenchmarkPLAINServer(b *testing.B) {
 			}
 		})
 	})
+	// saslkit-reset: one Server per connection, reset for each exchange
+	// (session.Server.Reset), as protocol code can keep it.
+	b.Run("saslkit-reset", func(b *testing.B) {
+		cfg := plainConfig(b, "one")
+		s := newServer(b, m, secure, cfg)
+		measure(b, func() {
+			if err := s.Reset(m, secure); err != nil {
+				b.Fatal(err)
+			}
+			step, err := s.StartInitial(ctx, plainIR)
+			if err != nil || !step.Done {
+				b.Fatal(step, err)
+			}
+		})
+	})
 	// saslkit-store: the Verifier looks the account up in a
 	// creds.MemoryStore.
 	b.Run("saslkit-store", func(b *testing.B) {
