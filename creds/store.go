@@ -100,7 +100,9 @@ func (p *Profile) shape(hash string) (SCRAMShape, bool) {
 }
 
 // MemoryStore is an in-memory [Store] of [Account] records. The zero value
-// is an empty store. It is safe for concurrent use.
+// is an empty store. It is safe for concurrent use. A clear password of up
+// to 256 octets is also kept padded to 256 octets, for a comparison whose
+// time does not depend on its length.
 //
 // Its [Profile] follows what it holds: the password decoy is an account of
 // the most common hashed scheme and cost (SCRAM keys count as one), nil
