@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"hash"
-	"sync"
 )
 
 // scratch is the per-exchange working memory of SCRAM's HMACs (RFC 2104),
-// pooled per hash function so that an exchange allocates none of it.
+// pooled per hash function (Hash.scratch) so that an exchange allocates
+// none of it.
 //
 // crypto/hmac allocates two hash states and its pads on every New, and a
 // keyed HMAC cannot be re-keyed, while SCRAM keys a new HMAC with each user's
@@ -27,36 +27,31 @@ type scratch struct {
 	buf   []byte // AuthMessage and other message scratch
 }
 
-// scratchPools holds one pool per hash function, by name.
-var scratchPools sync.Map // string → *sync.Pool
-
-func (h Hash) getScratch() *scratch {
-	p, ok := scratchPools.Load(h.name)
-	if !ok {
-		p, _ = scratchPools.LoadOrStore(h.name, &sync.Pool{New: func() any {
-			in := h.new()
-			return &scratch{
-				h:     h,
-				inner: in,
-				outer: h.new(),
-				pad:   make([]byte, in.BlockSize()),
-				key:   make([]byte, 0, h.size),
-				ihash: make([]byte, 0, h.size),
-				a:     make([]byte, 0, h.size),
-				b:     make([]byte, 0, h.size+3), // room for base64 decoding
-				buf:   make([]byte, 0, 256),
-			}
-		}})
+// newScratch returns working memory for h's HMACs.
+func newScratch(h Hash) *scratch {
+	in := h.new()
+	return &scratch{
+		h:     h,
+		inner: in,
+		outer: h.new(),
+		pad:   make([]byte, in.BlockSize()),
+		key:   make([]byte, 0, h.size),
+		ihash: make([]byte, 0, h.size),
+		a:     make([]byte, 0, h.size),
+		b:     make([]byte, 0, h.size+3), // room for base64 decoding
+		buf:   make([]byte, 0, 256),
 	}
-	return p.(*sync.Pool).Get().(*scratch)
 }
+
+// getScratch takes working memory from h's pool: no map lookup, as the
+// pool is h's own.
+func (h Hash) getScratch() *scratch { return h.scratch.Get().(*scratch) }
 
 func (s *scratch) put() {
 	if cap(s.buf) > 4096 {
 		s.buf = make([]byte, 0, 256) // do not keep a hostile message's worth
 	}
-	p, _ := scratchPools.Load(s.h.name)
-	p.(*sync.Pool).Put(s)
+	s.h.scratch.Put(s)
 }
 
 // mac appends HMAC(key, msg) to dst.

@@ -41,6 +41,7 @@ import (
 	"crypto/sha3"
 	"crypto/sha512"
 	"hash"
+	"sync"
 )
 
 // Hash is a SCRAM hash function. Use the package's values.
@@ -50,10 +51,14 @@ type Hash struct {
 	size int
 	// mech and plus are the mechanism names, made once.
 	mech, plus string
+	// scratch pools the HMAC working memory of exchanges with this hash.
+	scratch *sync.Pool
 }
 
 func newHash(name string, new func() hash.Hash, size int) Hash {
-	return Hash{name: name, new: new, size: size, mech: "SCRAM-" + name, plus: "SCRAM-" + name + "-PLUS"}
+	h := Hash{name: name, new: new, size: size, mech: "SCRAM-" + name, plus: "SCRAM-" + name + "-PLUS"}
+	h.scratch = &sync.Pool{New: func() any { return newScratch(h) }}
+	return h
 }
 
 // The hash functions of the SCRAM family.
