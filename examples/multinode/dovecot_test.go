@@ -1,22 +1,17 @@
 package main
 
 // Dovecot 2.3 with dovecot-pgsql, reading the store's table, for the
-// benchmarks. The approach is adapters/gosasl's dovecot_test.go: a
-// rootless Dovecot, every process running as nobody, without chroot, on a
-// private loopback port, with every file under a temporary directory.
+// benchmarks: a rootless Dovecot (internal/dovecottest), every process
+// running as nobody, without chroot, on a private loopback port, with
+// every file under a temporary directory.
 
 import (
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/saslkit/saslkit/internal/interop"
+	"github.com/saslkit/saslkit/internal/dovecottest"
 )
 
 // dovecotConfig is the configuration. Dovecot's pgsql driver is
@@ -105,78 +100,31 @@ const (
 // the mail processes kept ready.
 const dovecotWorkers = 8
 
-// grantDovecot lets dovecotRole read the columns the query needs.
+// grantDovecot lets dovecotRole read the columns the query needs. The
+// superuser grants, as though it were appRole, the owner.
 func grantDovecot(tb testing.TB, c *cluster) {
 	tb.Helper()
-	c.exec(tb, appRole,
+	c.Exec(tb,
 		`GRANT USAGE ON SCHEMA saslkit TO `+dovecotRole,
 		`GRANT SELECT (name, lookup_name, password) ON saslkit.accounts TO `+dovecotRole)
 }
 
-// startDovecot starts Dovecot as nobody with passdb and an auth cache of
-// cacheSize ("0": none), and returns its IMAP address. It is stopped, by its PID, when
-// tb ends. It skips tb, naming what is missing, without Dovecot or its
-// pgsql driver.
+// startDovecot starts Dovecot as nobody (internal/dovecottest) with passdb
+// and an auth cache of cacheSize ("0": none), and returns its IMAP
+// address. It is stopped, by its PID, when tb ends. It skips tb, naming
+// what is missing, without Dovecot or its pgsql driver.
 func startDovecot(tb testing.TB, c *cluster, passdb, cacheSize string) string {
 	tb.Helper()
-	bin := "/usr/sbin/dovecot" // Debian's, outside a user's PATH
-	if _, err := os.Stat(bin); err != nil {
-		bin = interop.NeedTools(tb, "dovecot")[0] // skips, naming it
-	}
+	dovecottest.Tool(tb, "dovecot") // skips, naming it
 	if _, err := os.Stat("/usr/lib/dovecot/modules/auth/libdriver_pgsql.so"); err != nil {
 		tb.Skip("Dovecot's pgsql driver is not installed (Debian package dovecot-pgsql)")
 	}
-	if os.Geteuid() != 0 {
-		tb.Skip("dovecot: the test must run as root, to start Dovecot as the unprivileged user nobody")
-	}
-	cred := runAs(tb, "nobody")
-	dir := serverDir(tb, "dovecot", cred)
-	port := freePort(tb)
-	r := strings.NewReplacer("{{DIR}}", dir, "{{PORT}}", strconv.Itoa(port), "{{PGPORT}}", strconv.Itoa(c.port),
+	r := strings.NewReplacer("{{PGPORT}}", strconv.Itoa(c.Port()),
 		"{{CACHE_SIZE}}", cacheSize, "{{WORKERS}}", strconv.Itoa(dovecotWorkers))
-	conf := filepath.Join(dir, "dovecot.conf")
-	files := map[string]string{conf: r.Replace(strings.Replace(dovecotConfig, "{{PASSDB}}", passdb, 1)), filepath.Join(dir, "sql.conf"): r.Replace(dovecotSQL)}
-	for path, content := range files {
-		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-			tb.Fatal(err)
-		}
-		chown(tb, cred, path)
-	}
-	for _, sub := range []string{"mail", "state", "run"} {
-		p := filepath.Join(dir, sub)
-		if err := os.Mkdir(p, 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		chown(tb, cred, p)
-	}
-	cmd := exec.Command(bin, "-F", "-c", conf)
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	p, err := startProc("dovecot", cmd, &syncBuffer{}, syscall.SIGTERM)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		// SIGTERM to the master stops its children.
-		p.stop(syscall.SIGTERM)
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		if tb.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			tb.Logf("dovecot output:\n%s\ndovecot.log:\n%s", p.log, b)
-		}
+	s := dovecottest.Start(tb, &dovecottest.Options{
+		Config: r.Replace(strings.Replace(dovecotConfig, "{{PASSDB}}", passdb, 1)),
+		Files:  map[string]string{"sql.conf": r.Replace(dovecotSQL)},
+		Ports:  []string{"PORT"},
 	})
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	err = p.waitFor(15*time.Second, "listener", func() bool {
-		nc, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			nc.Close()
-		}
-		return err == nil
-	})
-	if err != nil {
-		b, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-		tb.Fatalf("%v\ndovecot.log:\n%s", err, b)
-	}
-	return addr
+	return s.Addr("PORT")
 }

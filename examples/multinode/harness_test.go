@@ -1,10 +1,9 @@
 package main
 
 // The test harness: a PostgreSQL 15 cluster and a redis-server, each run as
-// an unprivileged user on a private loopback port and stopped by PID (the
-// approach of store/postgres's cluster_test.go and limit/redis's
-// server_test.go), this program built once and run as node processes, and
-// an IMAP client.
+// an unprivileged user on a private loopback port and stopped by PID
+// (internal/pgtest and internal/redistest), this program built once and
+// run as node processes, and an IMAP client.
 
 import (
 	"bufio"
@@ -14,36 +13,30 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/creds/hash"
-	"github.com/saslkit/saslkit/internal/interop"
+	"github.com/saslkit/saslkit/internal/pgtest"
+	"github.com/saslkit/saslkit/internal/redistest"
 	"github.com/saslkit/saslkit/mech"
 	"github.com/saslkit/saslkit/registry"
 	"github.com/saslkit/saslkit/session"
 	"github.com/saslkit/saslkit/store/postgres"
 )
 
-// pgBin is where Debian's postgresql-15 package puts initdb and postgres.
-const pgBin = "/usr/lib/postgresql/15/bin"
-
-// The cluster's roles and their passwords: the superuser, the role the
-// nodes (and the test, as an administrator) use, which owns the schema, and
-// Dovecot's, which may only read the accounts.
+// The cluster's roles and their passwords: the role the nodes (and the
+// test, as an administrator) use, which owns the schema, and Dovecot's,
+// which may only read the accounts.
 const (
-	superPassword   = "super-Secret-1"
 	appRole         = "saslkit"
 	appPassword     = "app-Secret-2"
 	dovecotRole     = "dovecot"
@@ -68,27 +61,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// runAs returns the credential of the first of names that exists, to run
-// a server with when the test runs as root (nil otherwise); it skips tb if
-// there is none.
-func runAs(tb testing.TB, names ...string) *syscall.Credential {
-	tb.Helper()
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	for _, name := range names {
-		u, err := user.Lookup(name)
-		if err != nil {
-			continue
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
-	}
-	tb.Skipf("running as root, and none of the users %v to run the server as", names)
-	return nil
-}
-
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(tb testing.TB) int {
 	tb.Helper()
@@ -100,37 +72,7 @@ func freePort(tb testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// serverDir makes a directory under a fresh temporary directory of tb,
-// owned by cred, which the unprivileged user can reach.
-func serverDir(tb testing.TB, name string, cred *syscall.Credential) string {
-	tb.Helper()
-	base := tb.TempDir()
-	for _, d := range []string{filepath.Dir(base), base} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	dir := filepath.Join(base, name)
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		tb.Fatal(err)
-	}
-	chown(tb, cred, dir)
-	return dir
-}
-
-func chown(tb testing.TB, cred *syscall.Credential, paths ...string) {
-	tb.Helper()
-	if cred == nil {
-		return
-	}
-	for _, p := range paths {
-		if err := os.Chown(p, int(cred.Uid), int(cred.Gid)); err != nil {
-			tb.Fatal(err)
-		}
-	}
-}
-
-// proc is a server process a test started, stopped by its PID.
+// proc is a process a test started (a node), stopped by its PID.
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
@@ -156,10 +98,16 @@ func startProc(name string, cmd *exec.Cmd, log *syncBuffer, sig syscall.Signal) 
 }
 
 // stop sends sig to the process by its PID and waits for it to exit; after
-// 10 s it kills its process group.
+// 10 s it kills its process group. A process that has exited is left
+// alone.
 func (p *proc) stop(sig syscall.Signal) {
 	if p == nil {
 		return
+	}
+	select {
+	case <-p.exited: // reaped: its PID may be another's now
+		return
+	default:
 	}
 	syscall.Kill(p.cmd.Process.Pid, sig)
 	select {
@@ -185,124 +133,26 @@ func (p *proc) waitFor(d time.Duration, what string, cond func() bool) error {
 	return nil
 }
 
-// cluster is a PostgreSQL cluster a test started.
-type cluster struct {
-	dir, data string
-	port      int
-	cred      *syscall.Credential
-	log       *syncBuffer
+// cluster is a PostgreSQL cluster a test started (internal/pgtest).
+type cluster struct{ *pgtest.Cluster }
 
-	mu sync.Mutex // guards pg
-	pg *proc
-}
-
-// startCluster runs initdb and postgres, and makes the roles: appRole, who
-// may create schemas in the database "postgres", and dovecotRole. It is
+// startCluster starts a cluster and makes the roles: appRole, who may
+// create schemas in the database "postgres", and dovecotRole. It is
 // stopped when tb ends. It skips tb, naming what is missing, when
 // PostgreSQL 15 is not installed.
 func startCluster(tb testing.TB) *cluster {
 	tb.Helper()
-	for _, tool := range []string{"initdb", "postgres"} {
-		if _, err := os.Stat(filepath.Join(pgBin, tool)); err != nil {
-			tb.Skipf("%s not installed (%s, Debian package postgresql-15)", tool, pgBin)
-		}
-	}
-	cred := runAs(tb, "postgres", "nobody")
-	dir := serverDir(tb, "pg", cred)
-	pw := filepath.Join(dir, "pw")
-	if err := os.WriteFile(pw, []byte(superPassword+"\n"), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	chown(tb, cred, pw)
-	c := &cluster{dir: dir, data: filepath.Join(dir, "data"), port: freePort(tb), cred: cred, log: &syncBuffer{}}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	initdb := exec.CommandContext(ctx, filepath.Join(pgBin, "initdb"), "-D", c.data, "-U", "postgres",
-		"--auth=scram-sha-256", "--pwfile="+pw, "-E", "UTF8", "--no-locale", "--no-sync")
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	initdb.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
-	if out, err := initdb.CombinedOutput(); err != nil {
-		tb.Fatalf("initdb: %v\n%s", err, out)
-	}
-	hba := filepath.Join(c.data, "pg_hba.conf")
-	if err := os.WriteFile(hba, []byte("local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n"), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	chown(tb, cred, hba)
-	tb.Cleanup(func() {
-		c.stop(syscall.SIGINT)
-		if tb.Failed() {
-			tb.Logf("postgres log:\n%s", c.log)
-		}
-	})
-	if err := c.start(); err != nil {
-		tb.Fatal(err)
-	}
-	c.exec(tb, "postgres",
+	c := &cluster{pgtest.Start(tb, &pgtest.Options{Settings: []string{"shared_buffers=32MB", "max_connections=100"}})}
+	c.Exec(tb,
 		`CREATE ROLE `+appRole+` LOGIN PASSWORD '`+appPassword+`'`,
 		`GRANT CREATE ON DATABASE postgres TO `+appRole,
 		`CREATE ROLE `+dovecotRole+` LOGIN PASSWORD '`+dovecotPassword+`'`)
 	return c
 }
 
-// start starts postgres (again, on the same port) and waits until it
-// accepts connections.
-func (c *cluster) start() error {
-	cmd := exec.Command(filepath.Join(pgBin, "postgres"), "-D", c.data, "-p", strconv.Itoa(c.port), "-k", c.dir,
-		"-c", "listen_addresses=127.0.0.1", "-c", "password_encryption=scram-sha-256",
-		"-c", "fsync=off", "-c", "shared_buffers=32MB", "-c", "max_connections=100",
-		"-c", "logging_collector=off")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
-	mark := len(c.log.String())
-	pg, err := startProc("postgres", cmd, c.log, syscall.SIGQUIT)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.pg = pg
-	c.mu.Unlock()
-	err = pg.waitFor(60*time.Second, "readiness", func() bool {
-		return strings.Contains(c.log.String()[mark:], "database system is ready to accept connections")
-	})
-	if err != nil {
-		pg.stop(syscall.SIGKILL)
-	}
-	return err
-}
-
-// stop stops postgres with sig (SIGINT: fast shutdown; SIGQUIT: immediate,
-// as in a crash) and waits for it to exit.
-func (c *cluster) stop(sig syscall.Signal) {
-	c.mu.Lock()
-	pg := c.pg
-	c.pg = nil
-	c.mu.Unlock()
-	pg.stop(sig)
-}
-
 // dsn is a connection string of role over TCP, without its password.
 func (c *cluster) dsn(role string) string {
-	return fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=postgres sslmode=disable connect_timeout=2", c.port, role)
-}
-
-// exec runs statements as role ("postgres", the superuser, or appRole) on
-// one connection.
-func (c *cluster) exec(tb testing.TB, role string, stmts ...string) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pw := map[string]string{"postgres": superPassword, appRole: appPassword}[role]
-	conn, err := pgx.Connect(ctx, c.dsn(role)+" password="+pw)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			tb.Fatalf("%s: %v", s, err)
-		}
-	}
+	return fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=postgres sslmode=disable connect_timeout=2", c.Port(), role)
 }
 
 // adminStore opens the store as an administration tool would, as appRole.
@@ -318,86 +168,20 @@ func (c *cluster) adminStore(tb testing.TB) *postgres.Store {
 	return s
 }
 
-// redisServer is a redis-server the test started, without persistence.
-type redisServer struct {
-	bin, conf string
-	port      int
-	cred      *syscall.Credential
-	log       *syncBuffer
-
-	mu sync.Mutex // guards p
-	p  *proc
-}
+// redisServer is a redis-server the test started (internal/redistest),
+// without persistence.
+type redisServer struct{ *redistest.Server }
 
 // startRedis starts a redis-server, stopped when tb ends. It skips tb,
 // naming redis-server, if it is not installed.
 func startRedis(tb testing.TB) *redisServer {
 	tb.Helper()
-	bin := interop.NeedTools(tb, "redis-server")[0]
-	cred := runAs(tb, "redis", "nobody")
-	dir := serverDir(tb, "redis", cred)
-	s := &redisServer{bin: bin, port: freePort(tb), cred: cred, log: &syncBuffer{}}
-	conf := fmt.Sprintf("port %d\nbind 127.0.0.1\nprotected-mode yes\nsave \"\"\nappendonly no\n"+
-		"dir %s\ndaemonize no\nlogfile \"\"\nloglevel warning\n", s.port, dir)
-	s.conf = filepath.Join(dir, "redis.conf")
-	if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	chown(tb, cred, s.conf)
-	tb.Cleanup(func() {
-		s.stop(syscall.SIGTERM)
-		if tb.Failed() {
-			tb.Logf("redis-server log:\n%s", s.log)
-		}
-	})
-	if err := s.start(); err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
-
-// URL returns the server's redis:// URL.
-func (s *redisServer) URL() string { return "redis://127.0.0.1:" + strconv.Itoa(s.port) }
-
-// start starts the server (again, on the same port) and waits until it
-// answers PING.
-func (s *redisServer) start() error {
-	cmd := exec.Command(s.bin, s.conf)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
-	p, err := startProc("redis-server", cmd, s.log, syscall.SIGKILL)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.p = p
-	s.mu.Unlock()
-	c := s.client()
-	defer c.Close()
-	err = p.waitFor(10*time.Second, "PING reply", func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		return c.Ping(ctx).Err() == nil
-	})
-	if err != nil {
-		p.stop(syscall.SIGKILL)
-	}
-	return err
-}
-
-// stop stops the server with sig (SIGKILL: as a crash would) and waits
-// for it to exit.
-func (s *redisServer) stop(sig syscall.Signal) {
-	s.mu.Lock()
-	p := s.p
-	s.p = nil
-	s.mu.Unlock()
-	p.stop(sig)
+	return &redisServer{redistest.Start(tb, &redistest.Options{Config: []string{"loglevel warning"}})}
 }
 
 // client returns a client of the server; the caller closes it.
 func (s *redisServer) client() *goredis.Client {
-	return goredis.NewClient(&goredis.Options{Addr: strings.TrimPrefix(s.URL(), "redis://"),
+	return goredis.NewClient(&goredis.Options{Addr: s.Addr(),
 		MaxRetries: -1, DialTimeout: time.Second, ContextTimeoutEnabled: true})
 }
 

@@ -245,14 +245,14 @@ func TestMultinode(t *testing.T) {
 
 	t.Run("RedisDown", func(t *testing.T) {
 		a := accts[6]
-		rs.stop(syscall.SIGKILL)
+		rs.Kill()
 		// Fail closed: refused, as a temporary failure, whatever the
 		// password.
 		for _, n := range nodes {
 			wantLogin(t, n, a, a.password, replyUnavailable)
 			wantLogin(t, n, a, "wrong", replyUnavailable)
 		}
-		if err := rs.start(); err != nil {
+		if err := rs.Restart(); err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range nodes {
@@ -269,7 +269,7 @@ func TestMultinode(t *testing.T) {
 		for _, n := range fb {
 			wantLogin(t, n, b, b.password, replyOK)
 		}
-		rs.stop(syscall.SIGKILL)
+		rs.Kill()
 		for _, n := range fb {
 			wantLogin(t, n, b, b.password, replyOK)
 		}
@@ -289,7 +289,7 @@ func TestMultinode(t *testing.T) {
 			t.Errorf("the node started without Redis did not say so:\n%s", late.p.log)
 		}
 
-		if err := rs.start(); err != nil {
+		if err := rs.Restart(); err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range append(nodes, fb...) {
@@ -304,7 +304,7 @@ func TestMultinode(t *testing.T) {
 		cached, uncached := accts[14], accts[15:19]
 		wantLogin(t, nodes[0], cached, cached.password, replyOK)
 		warmed := time.Now()
-		c.stop(syscall.SIGQUIT) // immediate shutdown, as in a crash
+		c.Kill() // immediate shutdown, as in a crash
 		if d := time.Since(warmed); d < cacheTTL*3/4 {
 			// Served from the node's cache, within its TTL.
 			wantLogin(t, nodes[0], cached, cached.password, replyOK)
@@ -326,7 +326,7 @@ func TestMultinode(t *testing.T) {
 			t.Errorf("AUTHENTICATE SCRAM-SHA-256 with the database down: %q, %v; want %s", st, err, replyUnavailable)
 		}
 
-		if err := c.start(); err != nil {
+		if err := c.Restart(); err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range nodes {

@@ -274,7 +274,7 @@ func TestRedisDown(t *testing.T) {
 		mustFail(ctx, t, l, attempt(a1, "alice", "b"))
 	}
 
-	srv.kill()
+	srv.Kill()
 	begin := time.Now()
 	v, err := closed.Check(ctx, attempt(a1, "alice", ""))
 	if !v.Refuse || !errors.Is(err, redis.ErrUnavailable) {
@@ -311,7 +311,9 @@ func TestRedisDown(t *testing.T) {
 		t.Errorf("Fallback, Redis down (-want +got):\n%s", diff)
 	}
 
-	srv.start()
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
 	// Back: both use Redis again within Retry (plus a reconnection).
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/saslkit/saslkit/creds"
+	"github.com/saslkit/saslkit/internal/pgtest"
 	"github.com/saslkit/saslkit/outcome"
 )
 
@@ -118,19 +118,9 @@ func TestDeadline(t *testing.T) {
 // run: they fail temporarily, never as unknown users, the profile stays,
 // and after a restart the pool reconnects and lookups work again.
 func TestDatabaseDown(t *testing.T) {
-	cred := needPostgres(t)
-	c, err := newCluster(t.TempDir(), cred)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.stop(syscall.SIGINT)
-		if t.Failed() {
-			t.Logf("postgres log:\n%s", c.log)
-		}
-	})
+	c := pgtest.Start(t, nil)
 	ctx := testCtx(t, 2*time.Minute)
-	s, err := Open(ctx, c.dsn(), &Config{Migrate: true, QueryTimeout: time.Second, ProfileRefresh: 50 * time.Millisecond})
+	s, err := Open(ctx, dsn(c), &Config{Migrate: true, QueryTimeout: time.Second, ProfileRefresh: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +168,7 @@ func TestDatabaseDown(t *testing.T) {
 		}()
 	}
 	time.Sleep(100 * time.Millisecond)
-	c.stop(syscall.SIGQUIT) // immediate shutdown: no checkpoint, as in a crash
+	c.Kill() // immediate shutdown: no checkpoint, as in a crash
 	down.Store(1)
 	time.Sleep(300 * time.Millisecond) // lookups and refreshes fail meanwhile
 	_, err = v.CheckPassword(ctx, "alice", "pencil")
@@ -195,7 +185,7 @@ func TestDatabaseDown(t *testing.T) {
 	}
 
 	down.Store(2)
-	if err := c.start(); err != nil {
+	if err := c.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	restarted := time.Now()

@@ -90,13 +90,13 @@ func TestOpen(t *testing.T) {
 		t.Errorf("Open of a malformed DSN = %v, want an error without the password", err)
 	}
 	// Nothing listens: a temporary failure, at once.
-	bad := fmt.Sprintf("host=%s port=1 user=postgres password=hunter2 dbname=postgres connect_timeout=5", c.dir)
+	bad := fmt.Sprintf("host=%s port=1 user=postgres password=hunter2 dbname=postgres connect_timeout=5", c.SocketDir())
 	_, err := Open(ctx, bad, nil)
 	var se *Error
 	if !errors.As(err, &se) || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("Open with no server = %v, want an *Error without the password", err)
 	}
-	s, err := Open(ctx, c.dsn(), &Config{Schema: testSchema(t, shared.pool), Migrate: true})
+	s, err := Open(ctx, dsn(c), &Config{Schema: testSchema(t, shared.pool), Migrate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

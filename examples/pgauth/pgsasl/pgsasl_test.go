@@ -252,13 +252,13 @@ func TestPostgreSQL(t *testing.T) {
 		testPGX(t, fe.port, fe, c.pki)
 	})
 	t.Run("pgx/postgres", func(t *testing.T) {
-		testPGX(t, strconv.Itoa(c.port), nil, c.pki)
+		testPGX(t, strconv.Itoa(c.Port()), nil, c.pki)
 	})
 
 	t.Run("client", func(t *testing.T) {
 		for _, tc := range loginCases {
 			t.Run("postgres/"+tc.name, func(t *testing.T) {
-				testClient(t, c.addr(), c.pki, tc, nil)
+				testClient(t, c.Addr(), c.pki, tc, nil)
 			})
 			t.Run("frontend/"+tc.name, func(t *testing.T) {
 				testClient(t, fe.addr, c.pki, tc, fe)
