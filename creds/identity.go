@@ -92,6 +92,7 @@ type Account struct {
 	hasClear bool              // clear is set
 	clearSum [sha256.Size]byte // SHA-256 of clear, for equalSum
 	clearPad *[padLen]byte     // clear padded with zeros, for equalPadded; nil if longer
+	seq      uint64            // the order of Add, which breaks ties in a MemoryStore's profile
 	clear    string            // the prepared clear password
 }
 

@@ -1,10 +1,12 @@
 package creds
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -120,6 +122,7 @@ type MemoryStore struct {
 	shapes  map[string]map[[2]int]int
 	clear   bool
 	profile atomic.Pointer[Profile] // computed from the above on first use, nil after Add
+	seq     atomic.Uint64           // the last Account.seq given
 }
 
 // costClass counts the accounts whose password check costs the same.
@@ -194,6 +197,7 @@ func (m *MemoryStore) put(a Account, replace bool) error {
 		key = p
 	}
 	acct := &a
+	acct.seq = m.seq.Add(1)
 	if acct.cheap() {
 		acct.cost = costCheap
 	} else {
@@ -217,6 +221,7 @@ func (m *MemoryStore) put(a Account, replace bool) error {
 		if m.exact[other.Name] == other {
 			delete(m.exact, other.Name)
 		}
+		acct.seq = other.seq // replaced in place, as a database row is
 		m.names[key] = acct
 		if a.NoPrep {
 			m.exact[a.Name] = acct
@@ -246,7 +251,14 @@ func (m *MemoryStore) reindex() {
 	m.shapes = make(map[string]map[[2]int]int)
 	m.order = m.order[:0]
 	m.clear = false
+	// In the order the accounts were added, so that ties in the profile
+	// break as they did before.
+	accts := make([]*Account, 0, len(m.names))
 	for _, acct := range m.names {
+		accts = append(accts, acct)
+	}
+	slices.SortFunc(accts, func(a, b *Account) int { return cmp.Compare(a.seq, b.seq) })
+	for _, acct := range accts {
 		m.count(acct)
 	}
 	m.profile.Store(nil)
