@@ -19,7 +19,6 @@ package dovecottest
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -32,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/saslkit/saslkit/internal/testproc"
 )
 
 // Timeouts of the start, until every listener accepts, and of the stop
@@ -79,10 +80,10 @@ type Server struct {
 	ports          map[string]int
 	nobody         *syscall.Credential
 	cred           *syscall.Credential // the master's: nil, root; or nobody
-	output         *syncBuffer
+	output         *testproc.Buffer
 
-	mu sync.Mutex // guards p
-	p  *proc      // nil while stopped
+	mu sync.Mutex     // guards p
+	p  *testproc.Proc // nil while stopped
 }
 
 // Tool returns the path of the Dovecot program name (dovecot, doveadm):
@@ -137,7 +138,7 @@ func NewUnstarted(tb testing.TB, opt *Options) *Server {
 	if err1 != nil || err2 != nil {
 		tb.Fatalf("dovecot: user nobody: uid %q, gid %q", u.Uid, u.Gid)
 	}
-	s := &Server{bin: bin, ports: make(map[string]int), output: &syncBuffer{},
+	s := &Server{bin: bin, ports: make(map[string]int), output: &testproc.Buffer{},
 		nobody: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}}
 	if !opt.AsRoot {
 		s.cred = s.nobody
@@ -231,8 +232,7 @@ func (s *Server) Start(tb testing.TB) {
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("starting dovecot: %v", err)
 	}
-	p := &proc{cmd: cmd, exited: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.exited) }()
+	p := testproc.Watch(cmd)
 	s.mu.Lock()
 	s.p = p
 	s.mu.Unlock()
@@ -247,7 +247,7 @@ func (s *Server) Start(tb testing.TB) {
 				break
 			}
 			select {
-			case <-p.exited:
+			case <-p.Exited():
 				tb.Fatalf("dovecot exited at start: %v\n%s", cmd.ProcessState, s.output)
 			default:
 			}
@@ -271,18 +271,18 @@ func (s *Server) Stop(tb testing.TB) {
 	if p == nil {
 		return
 	}
-	pid := p.cmd.Process.Pid
+	pid := p.Pid()
 	select {
-	case <-p.exited: // reaped: its PID may be another's now
+	case <-p.Exited(): // reaped: its PID may be another's now
 	default:
 		syscall.Kill(pid, syscall.SIGTERM)
 	}
 	select {
-	case <-p.exited:
+	case <-p.Exited():
 	case <-time.After(stopTimeout):
 		tb.Logf("dovecot did not stop on SIGTERM in %v; killing its process group", stopTimeout)
 		syscall.Kill(-pid, syscall.SIGKILL)
-		<-p.exited
+		<-p.Exited()
 	}
 	// Children that outlived the master are in its process group.
 	syscall.Kill(-pid, syscall.SIGKILL)
@@ -392,28 +392,4 @@ func sink(c net.Conn) {
 			fmt.Fprintf(c, "250 ok\r\n")
 		}
 	}
-}
-
-// proc is the master process.
-type proc struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed once cmd has been waited for
-}
-
-// syncBuffer collects a process's output; it is safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

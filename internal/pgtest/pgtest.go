@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/saslkit/saslkit/internal/testproc"
 )
 
 // Bin is where Debian's postgresql-15 and postgresql-client-15 packages put
@@ -82,10 +84,10 @@ type Cluster struct {
 	port int
 	cred *syscall.Credential // nil: run as the test's user
 	args []string            // postgres's arguments
-	log  *syncBuffer
+	log  *testproc.Buffer
 
-	mu sync.Mutex // guards pg
-	pg *proc      // nil while stopped
+	mu sync.Mutex     // guards pg
+	pg *testproc.Proc // nil while stopped
 }
 
 // Need skips tb, naming what is missing, when a cluster cannot be run:
@@ -191,7 +193,7 @@ func initCluster(dir string, cred *syscall.Credential, opt *Options) (*Cluster, 
 	if err := chown(dir, cred); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +230,7 @@ func initCluster(dir string, cred *syscall.Credential, opt *Options) (*Cluster, 
 	for _, s := range append(settings, opt.Settings...) {
 		args = append(args, "-c", s)
 	}
-	return &Cluster{dir: dir, port: port, cred: cred, args: args, log: &syncBuffer{}}, nil
+	return &Cluster{dir: dir, port: port, cred: cred, args: args, log: &testproc.Buffer{}}, nil
 }
 
 // start starts postgres and waits until it accepts connections.
@@ -238,7 +240,7 @@ func (c *Cluster) start() error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	cmd.Env = serverEnv
 	// SIGQUIT, immediate shutdown, if the test binary dies first.
-	pg, err := startProc(cmd, c.log, syscall.SIGQUIT)
+	pg, err := testproc.Start(cmd, c.log, syscall.SIGQUIT)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
@@ -248,7 +250,7 @@ func (c *Cluster) start() error {
 	deadline := time.After(startTimeout)
 	for !strings.Contains(c.log.String()[mark:], readyLine) {
 		select {
-		case <-pg.exited:
+		case <-pg.Exited():
 			c.stop(syscall.SIGKILL)
 			return fmt.Errorf("postgres exited:\n%s", c.log)
 		case <-deadline:
@@ -266,7 +268,7 @@ func (c *Cluster) stop(sig syscall.Signal) {
 	pg := c.pg
 	c.pg = nil
 	c.mu.Unlock()
-	pg.stop(sig, stopTimeout)
+	pg.Stop(sig, stopTimeout)
 }
 
 // Stop shuts the cluster down (fast shutdown, SIGINT to the postmaster by
@@ -397,77 +399,4 @@ func chown(path string, cred *syscall.Credential) error {
 		return nil
 	}
 	return os.Chown(path, int(cred.Uid), int(cred.Gid))
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// proc is a server process, in a process group of its own.
-type proc struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed once cmd has been waited for
-}
-
-// startProc starts cmd with its output in log, in a process group of its
-// own, which the kernel signals with deathSig if the test binary dies
-// first.
-func startProc(cmd *exec.Cmd, log *syncBuffer, deathSig syscall.Signal) (*proc, error) {
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Setpgid = true
-	cmd.SysProcAttr.Pdeathsig = deathSig
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &proc{cmd: cmd, exited: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.exited) }()
-	return p, nil
-}
-
-// stop sends sig to the process by its PID and waits for it to exit; after
-// d it kills its process group. A nil p, or one that has exited, is left
-// alone.
-func (p *proc) stop(sig syscall.Signal, d time.Duration) {
-	if p == nil {
-		return
-	}
-	select {
-	case <-p.exited: // reaped: its PID may be another's now
-		return
-	default:
-	}
-	syscall.Kill(p.cmd.Process.Pid, sig)
-	select {
-	case <-p.exited:
-	case <-time.After(d):
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.exited
-	}
-}
-
-// syncBuffer collects a process's output; it is safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

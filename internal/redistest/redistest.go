@@ -12,7 +12,6 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -25,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/saslkit/saslkit/internal/testproc"
 )
 
 // Timeouts of the server's start, and of a stop before the process group
@@ -50,10 +51,10 @@ type Server struct {
 	bin, dir, conf string
 	port           int
 	cred           *syscall.Credential // nil: run as the test's user
-	log            *syncBuffer
+	log            *testproc.Buffer
 
-	mu sync.Mutex // guards p
-	p  *proc      // nil while stopped
+	mu sync.Mutex     // guards p
+	p  *testproc.Proc // nil while stopped
 }
 
 // Start writes a configuration with opt and starts redis-server, and waits
@@ -80,7 +81,7 @@ func Start(tb testing.TB, opt *Options) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &Server{bin: bin, dir: dir, cred: cred, log: &syncBuffer{}}
+	s := &Server{bin: bin, dir: dir, cred: cred, log: &testproc.Buffer{}}
 	// Registered first, so that a server that fails to answer is stopped
 	// too.
 	tb.Cleanup(func() {
@@ -90,7 +91,7 @@ func Start(tb testing.TB, opt *Options) *Server {
 		s.Stop()
 		os.RemoveAll(dir)
 	})
-	if s.port, err = freePort(); err != nil {
+	if s.port, err = testproc.FreePort(); err != nil {
 		tb.Fatal(err)
 	}
 	conf := []string{
@@ -131,7 +132,7 @@ func (s *Server) start() error {
 	cmd := exec.Command(s.bin, s.conf)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
-	p, err := startProc(cmd, s.log, syscall.SIGKILL)
+	p, err := testproc.Start(cmd, s.log, syscall.SIGKILL)
 	if err != nil {
 		return fmt.Errorf("redis-server: %w", err)
 	}
@@ -145,7 +146,7 @@ func (s *Server) start() error {
 			return nil
 		}
 		select {
-		case <-p.exited:
+		case <-p.Exited():
 			s.stop(syscall.SIGKILL)
 			return fmt.Errorf("redis-server exited:\n%s", s.log)
 		default:
@@ -189,7 +190,7 @@ func (s *Server) stop(sig syscall.Signal) {
 	p := s.p
 	s.p = nil
 	s.mu.Unlock()
-	p.stop(sig, stopTimeout)
+	p.Stop(sig, stopTimeout)
 }
 
 // Stop stops the server (SIGTERM, by its PID) and waits for it to exit;
@@ -242,77 +243,4 @@ func runAs() (*syscall.Credential, error) {
 		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
 	}
 	return nil, fmt.Errorf("running as root, and no user redis or nobody to run redis-server as")
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// proc is a server process, in a process group of its own.
-type proc struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed once cmd has been waited for
-}
-
-// startProc starts cmd with its output in log, in a process group of its
-// own, which the kernel signals with deathSig if the test binary dies
-// first.
-func startProc(cmd *exec.Cmd, log *syncBuffer, deathSig syscall.Signal) (*proc, error) {
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Setpgid = true
-	cmd.SysProcAttr.Pdeathsig = deathSig
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &proc{cmd: cmd, exited: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.exited) }()
-	return p, nil
-}
-
-// stop sends sig to the process by its PID and waits for it to exit; after
-// d it kills its process group. A nil p, or one that has exited, is left
-// alone.
-func (p *proc) stop(sig syscall.Signal, d time.Duration) {
-	if p == nil {
-		return
-	}
-	select {
-	case <-p.exited: // reaped: its PID may be another's now
-		return
-	default:
-	}
-	syscall.Kill(p.cmd.Process.Pid, sig)
-	select {
-	case <-p.exited:
-	case <-time.After(d):
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.exited
-	}
-}
-
-// syncBuffer collects a process's output; it is safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
