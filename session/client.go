@@ -26,11 +26,24 @@ type Client struct {
 // NewClient returns a session running mechanism m with credentials c over
 // channel ch. A nil cfg means the zero Config.
 func NewClient(m mech.Client, c creds.Client, ch mech.Channel, cfg *Config) *Client {
-	s := &Client{m: m, cfg: cfg, creds: c, ch: ch}
-	s.in.Pairs = s.buf[:0]
-	s.in.Creds = &s.creds
-	s.in.Channel = &s.ch
+	s := &Client{}
+	s.init(m, c, ch, cfg)
 	return s
+}
+
+// Reset makes s a new session running mechanism m with credentials c over
+// channel ch, with s's Config, as [NewClient] would, reusing s's memory.
+// Nothing of the previous exchange remains, but responses it returned stay
+// valid.
+func (c *Client) Reset(m mech.Client, cr creds.Client, ch mech.Channel) {
+	c.init(m, cr, ch, c.cfg)
+}
+
+func (c *Client) init(m mech.Client, cr creds.Client, ch mech.Channel, cfg *Config) {
+	*c = Client{m: m, cfg: cfg, creds: cr, ch: ch}
+	c.in.Pairs = c.buf[:0]
+	c.in.Creds = &c.creds
+	c.in.Channel = &c.ch
 }
 
 // Mechanism returns the session's mechanism name.

@@ -491,3 +491,29 @@ func TestClientStartNotSent(t *testing.T) {
 		t.Errorf("PLAIN Next(non-empty) after Start: %v", err)
 	}
 }
+
+// TestClientReset: a reset Client runs a new exchange, with nothing of the
+// last one, and the responses it returned stay as they were.
+func TestClientReset(t *testing.T) {
+	c := session.NewClient(mech.Plain{}, creds.Client{Authcid: "alice", Password: "pw"}, mech.Channel{}, nil)
+	ir1, _, err := c.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Success(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Reset(mech.Login{}, creds.Client{Authcid: "bob", Password: "secret"}, mech.Channel{})
+	if c.Mechanism() != "LOGIN" || c.Last() {
+		t.Fatalf("after Reset: %s, Last %v", c.Mechanism(), c.Last())
+	}
+	if _, ok, err := c.Start(ctx); ok || err != nil {
+		t.Fatalf("LOGIN Start after Reset: %v, %v", ok, err)
+	}
+	if r, err := c.Next(ctx, []byte("Username:")); err != nil || string(r) != "bob" {
+		t.Fatalf("LOGIN user: %q, %v", r, err)
+	}
+	if string(ir1) != "\x00alice\x00pw" {
+		t.Errorf("the first exchange's response changed: %q", ir1)
+	}
+}

@@ -230,6 +230,17 @@ func BenchmarkPLAINClient(b *testing.B) {
 			}
 		})
 	})
+	// saslkit-reset: one Client per connection, reset for each exchange.
+	b.Run("saslkit-reset", func(b *testing.B) {
+		s := session.NewClient(m, c, mech.Channel{}, nil)
+		measure(b, func() {
+			s.Reset(m, c, mech.Channel{})
+			ir, ok, err := s.Start(ctx)
+			if err != nil || !ok || len(ir) != len(plainIR) {
+				b.Fatal(ok, err)
+			}
+		})
+	})
 	b.Run("emersion", func(b *testing.B) {
 		measure(b, func() {
 			s := emersion.NewPlainClient("", plainUser, plainPass)
