@@ -85,8 +85,13 @@ func TestServer(t *testing.T) {
 			break
 		}
 	}
-	if !strings.Contains(s.Log(), "Login: user=<user>") {
-		t.Errorf("dovecot.log has no login of user:\n%s", s.Log())
+	// Dovecot's log process writes the line after the client has its
+	// reply: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.Log(), "Login: user=<user>"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("dovecot.log has no login of user:\n%s", s.Log())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	begin := time.Now()
 	s.Stop(t)
