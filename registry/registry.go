@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/saslkit/saslkit/creds"
 	"github.com/saslkit/saslkit/mech"
@@ -121,8 +122,17 @@ type Config struct {
 type Registry struct {
 	cfg Config
 
-	mu    sync.RWMutex // guards mechs
-	mechs []Mechanism
+	mu    sync.Mutex                  // serializes Register
+	mechs atomic.Pointer[[]Mechanism] // replaced whole by Register, never modified: lookups take no lock
+}
+
+// snapshot returns the registered mechanisms, in preference order. The
+// slice must not be modified.
+func (r *Registry) snapshot() []Mechanism {
+	if p := r.mechs.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // New returns a registry holding mechs, in that order of preference. A nil
@@ -193,12 +203,14 @@ func (r *Registry) Register(m Mechanism) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, have := range r.mechs {
+	old := r.snapshot()
+	for _, have := range old {
 		if have.Name() == name {
 			return fmt.Errorf("%w: %s", ErrDuplicate, name)
 		}
 	}
-	r.mechs = append(r.mechs, m)
+	mechs := append(old[:len(old):len(old)], m)
+	r.mechs.Store(&mechs)
 	return nil
 }
 
@@ -208,9 +220,8 @@ func (r *Registry) Lookup(name string) (Mechanism, bool) {
 		return nil, false
 	}
 	name = upper(name)
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, m := range r.mechs {
+	mechs := r.snapshot()
+	for _, m := range mechs {
 		if m.Name() == name {
 			return m, true
 		}
@@ -220,10 +231,9 @@ func (r *Registry) Lookup(name string) (Mechanism, bool) {
 
 // Names returns the registered names in preference order.
 func (r *Registry) Names() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	names := make([]string, len(r.mechs))
-	for i, m := range r.mechs {
+	mechs := r.snapshot()
+	names := make([]string, len(mechs))
+	for i, m := range mechs {
 		names[i] = m.Name()
 	}
 	return names
@@ -273,9 +283,8 @@ func unknown(name string) error {
 // offersBinding reports whether the registry holds a server mechanism with
 // channel binding.
 func (r *Registry) offersBinding() bool {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	for _, m := range r.mechs {
+	mechs := r.snapshot()
+	for _, m := range mechs {
 		if _, ok := m.(mech.Server); ok && m.Properties().ChannelBinding {
 			return true
 		}
@@ -310,10 +319,9 @@ func (r *Registry) NewClient(name string, c creds.Client, ch mech.Channel) (*ses
 // an external identity. A mechanism the registry's session settings cannot
 // support (see [Registry.NewServer]) is never advertised.
 func (r *Registry) Advertise(ch mech.Channel) []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
+	mechs := r.snapshot()
 	var names []string
-	for _, m := range r.mechs {
+	for _, m := range mechs {
 		if _, ok := m.(mech.Server); !ok {
 			continue
 		}
@@ -338,10 +346,9 @@ func (r *Registry) Select(advertised []string, c creds.Client, ch mech.Channel) 
 			offered[upper(a)] = true
 		}
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
+	mechs := r.snapshot()
 	var skipped []Skipped
-	for _, m := range r.mechs {
+	for _, m := range mechs {
 		if _, ok := m.(mech.Client); !ok || !offered[m.Name()] {
 			continue
 		}

@@ -26,8 +26,8 @@ type Client struct {
 // NewClient returns a session running mechanism m with credentials c over
 // channel ch. A nil cfg means the zero Config.
 func NewClient(m mech.Client, c creds.Client, ch mech.Channel, cfg *Config) *Client {
-	s := &Client{}
-	s.init(m, c, ch, cfg)
+	s := &Client{m: m, cfg: cfg, creds: c, ch: ch} // built in place, as NewServer's
+	s.setup()
 	return s
 }
 
@@ -36,11 +36,12 @@ func NewClient(m mech.Client, c creds.Client, ch mech.Channel, cfg *Config) *Cli
 // Nothing of the previous exchange remains, but responses it returned stay
 // valid.
 func (c *Client) Reset(m mech.Client, cr creds.Client, ch mech.Channel) {
-	c.init(m, cr, ch, c.cfg)
+	*c = Client{m: m, cfg: c.cfg, creds: cr, ch: ch}
+	c.setup()
 }
 
-func (c *Client) init(m mech.Client, cr creds.Client, ch mech.Channel, cfg *Config) {
-	*c = Client{m: m, cfg: cfg, creds: cr, ch: ch}
+// setup readies a Client whose m, cfg, creds and ch are set.
+func (c *Client) setup() {
 	c.in.Pairs = c.buf[:0]
 	c.in.Creds = &c.creds
 	c.in.Channel = &c.ch

@@ -54,8 +54,10 @@ type Server struct {
 // token validator for OAUTHBEARER, NewServer returns an error wrapping
 // [creds.ErrMisconfigured] that names the mechanism and what it lacks.
 func NewServer(m mech.Server, ch mech.Channel, cfg *Config) (*Server, error) {
-	s := &Server{}
-	if err := s.init(m, ch, cfg); err != nil {
+	// A new Server is built in place: assigning a whole Server to a
+	// fresh one would copy it again, under GC write barriers.
+	s := &Server{m: m, cfg: cfg, ch: ch}
+	if err := s.setup(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -67,20 +69,23 @@ func NewServer(m mech.Server, ch mech.Channel, cfg *Config) (*Server, error) {
 // the previous exchange remains, but a [Step] it returned stays valid (its
 // Principal is not reused). On error, s is left finished.
 func (s *Server) Reset(m mech.Server, ch mech.Channel) error {
-	if err := s.init(m, ch, s.cfg); err != nil {
+	*s = Server{m: m, cfg: s.cfg, ch: ch}
+	if err := s.setup(); err != nil {
 		s.state = stateDone
 		return err
 	}
 	return nil
 }
 
-func (s *Server) init(m mech.Server, ch mech.Channel, cfg *Config) error {
-	*s = Server{m: m, cfg: cfg, ch: ch}
+// setup readies a Server whose m, cfg and ch are set, and checks that
+// its configuration can run m.
+func (s *Server) setup() error {
+	cfg := s.cfg
 	s.in.Pairs = s.buf[:0]
 	s.in.Channel = &s.ch
 	s.in.Verifier = cfg.verifier()
 	s.in.Tokens = cfg.tokens()
-	if c, ok := m.(mech.ConfigChecker); ok {
+	if c, ok := s.m.(mech.ConfigChecker); ok {
 		if err := c.CheckConfig(&s.in); err != nil {
 			return err
 		}
